@@ -1,0 +1,55 @@
+"""sv_otel: browser sessions (sessionvision) into OpenTelemetry, and OpenTelemetry back.
+
+Quick start::
+
+    import sv_otel
+
+    batch = sv_otel.parse_batch(body, content_encoding="gzip")
+    request = sv_otel.events_to_logs(batch.events)  # an OTLP ExportLogsServiceRequest
+    assert sv_otel.logs_to_events(request) == batch.events
+"""
+
+from sv_otel._version import __version__
+from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
+from sv_otel.errors import (
+    ConfigurationError,
+    InvalidBatchError,
+    InvalidOTLPError,
+    PayloadTooLargeError,
+    SvOtelError,
+    UnsupportedEncodingError,
+)
+from sv_otel.event import Event
+from sv_otel.limits import Limits
+from sv_otel.translate import (
+    TranslationStats,
+    encode_logs,
+    encode_spans,
+    events_to_logs,
+    events_to_spans,
+    logs_to_events,
+    spans_to_events,
+)
+
+__all__ = [
+    "ConfigurationError",
+    "Event",
+    "InvalidBatchError",
+    "InvalidOTLPError",
+    "Limits",
+    "ParsedBatch",
+    "PayloadTooLargeError",
+    "Rejection",
+    "SvOtelError",
+    "TranslationStats",
+    "UnsupportedEncodingError",
+    "__version__",
+    "dump_events",
+    "encode_logs",
+    "encode_spans",
+    "events_to_logs",
+    "events_to_spans",
+    "logs_to_events",
+    "parse_batch",
+    "spans_to_events",
+]

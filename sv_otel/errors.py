@@ -1,0 +1,69 @@
+"""The one exception hierarchy of sv_otel.
+
+Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Each class carries an
+``status_hint``: the HTTP status a server should answer with when the error is caused by a request
+(h11's ``error_status_hint`` idea)::
+
+    SvOtelError                      500  base class; never raised directly
+    +-- InvalidBatchError            400  a sessionvision batch that cannot be read at all
+    |   +-- PayloadTooLargeError     413  over a size limit (checked after decompression)
+    |   +-- UnsupportedEncodingError 415  a Content-Encoding sv_otel does not speak
+    +-- InvalidOTLPError             400  OTLP data (protobuf or JSON) that cannot be decoded
+    +-- ConfigurationError           500  a bad setting or argument, found at start-up
+
+Messages are plain English sentences that name the offending field, e.g.
+``body: not JSON (invalid character at byte 0)``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ConfigurationError",
+    "InvalidBatchError",
+    "InvalidOTLPError",
+    "PayloadTooLargeError",
+    "SvOtelError",
+    "UnsupportedEncodingError",
+]
+
+
+class SvOtelError(Exception):
+    """Base class of every error raised by sv_otel."""
+
+    status_hint: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidBatchError(SvOtelError):
+    """A sessionvision batch body that cannot be read at all (not JSON, not an event list)."""
+
+    status_hint: ClassVar[int] = 400
+
+
+class PayloadTooLargeError(InvalidBatchError):
+    """A body over a size limit; the limit applies to the decompressed bytes."""
+
+    status_hint: ClassVar[int] = 413
+
+
+class UnsupportedEncodingError(InvalidBatchError):
+    """A ``Content-Encoding`` other than ``gzip`` or ``identity``."""
+
+    status_hint: ClassVar[int] = 415
+
+
+class InvalidOTLPError(SvOtelError):
+    """OTLP protobuf or OTLP/JSON data that cannot be decoded."""
+
+    status_hint: ClassVar[int] = 400
+
+
+class ConfigurationError(SvOtelError):
+    """A bad setting, argument or configuration file."""
+
+    status_hint: ClassVar[int] = 500

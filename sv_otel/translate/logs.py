@@ -1,0 +1,222 @@
+"""Events to OTLP log records and back.
+
+Each event becomes one ``LogRecord`` in scope ``sessionvision``:
+
+* ``event_name`` (field 12) = the event name; ``time_unix_nano`` = ``timestamp`` x 10^6;
+  ``observed_time_unix_nano`` = when sv_otel translated it;
+* ``trace_id`` = the session's trace id (:func:`sv_otel.ids.session_trace_id`), so logs and the
+  session's spans correlate; no ``span_id``, no body, no severity;
+* attributes ``session.id``, ``user.id``, ``enduser.pseudo.id`` (when set), then every property
+  through the mapping table of :mod:`sv_otel.attributes`, in the event's order.
+
+Reading back, records in scope ``sessionvision`` give back the exact events; other records go
+through :mod:`sv_otel.translate.backend`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+from sv_otel.attributes import ENDUSER_PSEUDO_ID, SCOPE_NAME, SESSION_ID, USER_ID
+from sv_otel.event import Event, JSONValue
+from sv_otel.ids import session_trace_id
+from sv_otel.translate import backend
+from sv_otel.translate._decode import (
+    SLOT_ANONYMOUS_ID,
+    SLOT_PROPERTY,
+    SLOT_SESSION_ID,
+    SLOT_USER_ID,
+    decode_any,
+    decode_attribute,
+    fixed64,
+    iter_fields,
+)
+from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
+from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
+from sv_otel.translate._keys import attribute_keys
+from sv_otel.translate.stats import TranslationStats
+
+__all__ = ["encode_logs", "events_to_logs", "logs_to_events"]
+
+_ATTRIBUTE = AttributeEncoder(b"\x32")
+
+
+def events_to_logs(
+    events: Sequence[Event],
+    *,
+    resource: ResourceLike | Mapping[str, object] | None = None,
+    observed_time_unix_nano: int | None = None,
+) -> ExportLogsServiceRequest:
+    """Translate events into one OTLP logs request: one log record per event, in order.
+
+    Args:
+        events: the events, e.g. ``parse_batch(body).events``.
+        resource: resource attributes (an SDK ``Resource`` or a mapping); default
+            ``{"service.name": "sessionvision"}``.
+        observed_time_unix_nano: the records' observed time; default now.
+    """
+    return ExportLogsServiceRequest.FromString(
+        encode_logs(events, resource=resource, observed_time_unix_nano=observed_time_unix_nano)
+    )
+
+
+def encode_logs(
+    events: Sequence[Event],
+    *,
+    resource: ResourceLike | Mapping[str, object] | None = None,
+    observed_time_unix_nano: int | None = None,
+) -> bytes:
+    """Like :func:`events_to_logs`, but return the serialised request (for exporters)."""
+    observed = b"\x59" + pack_fixed64(
+        time.time_ns() if observed_time_unix_nano is None else observed_time_unix_nano
+    )
+    encode = _ATTRIBUTE.encode
+    keys = attribute_keys()
+    heads: dict[tuple[str, str | None, str | None], bytes] = {}
+    names: dict[str, bytes] = {}
+    out: list[bytes] = []
+    for event in events:
+        identity = (event.session_id, event.user_id, event.anonymous_id)
+        head = heads.get(identity)
+        if head is None:
+            head = heads[identity] = _identity(event)
+        name = names.get(event.event)
+        if name is None:
+            name = names[event.event] = field(b"\x62", event.event.encode())
+        parts = [b"\x09", pack_fixed64(event.timestamp * 1_000_000), observed, name, head]
+        for key, value in event.properties.items():
+            parts.append(encode(keys[key], value))
+        body = b"".join(parts)
+        out.append(b"\x12")
+        out.append(varint(len(body)))
+        out.append(body)
+    return encode_request(b"".join(out), resource)
+
+
+def _identity(event: Event) -> bytes:
+    head = b"\x4a\x10" + session_trace_id(event.session_id)
+    head += _ATTRIBUTE.encode(SESSION_ID, event.session_id)
+    if event.user_id is not None:
+        head += _ATTRIBUTE.encode(USER_ID, event.user_id)
+    if event.anonymous_id is not None:
+        head += _ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, event.anonymous_id)
+    return head
+
+
+def logs_to_events(
+    request: ExportLogsServiceRequest | bytes, *, stats: TranslationStats | None = None
+) -> list[Event]:
+    """Translate an OTLP logs request (a message or its protobuf bytes) back into events.
+
+    Records of scope ``sessionvision`` become the events they were made from; other records
+    become ``$log`` / ``$exception`` / named events (:mod:`sv_otel.translate.backend`). Records
+    without a ``session.id`` are skipped and counted in ``stats``.
+
+    Raises:
+        InvalidOTLPError: the bytes are not a valid protobuf message.
+    """
+    buf = request if isinstance(request, bytes) else request.SerializeToString()
+    stats = stats if stats is not None else TranslationStats()
+    events: list[Event] = []
+    for scope in iter_scopes(buf):
+        own = scope.name == SCOPE_NAME
+        for start, end in scope.records:
+            event: Event | str | None = _own_record(buf, start, end) if own else None
+            if event is None:
+                event = _backend_record(buf, start, end, scope.resource)
+            if event is None:
+                stats.skipped += 1
+            elif isinstance(event, str):
+                stats.reject(event)
+            else:
+                stats.converted += 1
+                events.append(event)
+    return events
+
+
+def _own_record(buf: bytes, start: int, end: int) -> Event | None:
+    """Read a record sv_otel made; None if it is not one after all (then read as backend)."""
+    timestamp = 0
+    name = ""
+    session_id: JSONValue = None
+    user_id: JSONValue = None
+    anonymous_id: JSONValue = None
+    props: dict[str, JSONValue] = {}
+    for number, wire, a, b in iter_fields(buf, start, end):
+        if number == 6 and wire == 2:
+            _, slot, key, value = decode_attribute(buf, a, b)
+            if slot == SLOT_PROPERTY:
+                props[key] = value
+            elif slot == SLOT_SESSION_ID:
+                session_id = value
+            elif slot == SLOT_USER_ID:
+                user_id = value
+            elif slot == SLOT_ANONYMOUS_ID:
+                anonymous_id = value
+        elif number == 1 and wire == 1:
+            timestamp = fixed64(buf, a)[0] // 1_000_000
+        elif number == 12 and wire == 2:
+            name = buf[a:b].decode()
+    if (
+        not name
+        or type(session_id) is not str
+        or (user_id is not None and type(user_id) is not str)
+        or (anonymous_id is not None and type(anonymous_id) is not str)
+    ):
+        return None
+    return Event(
+        event=name,
+        timestamp=timestamp,
+        properties=props,
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        session_id=session_id,
+    )
+
+
+def _backend_record(
+    buf: bytes, start: int, end: int, resource: dict[str, JSONValue]
+) -> Event | str | None:
+    time_ns = observed_ns = severity_number = 0
+    severity_text = event_name = ""
+    body: JSONValue = None
+    trace_id = span_id = b""
+    attributes: dict[str, JSONValue] = {}
+    for number, wire, a, b in iter_fields(buf, start, end):
+        if number == 6 and wire == 2:
+            key, _, _, value = decode_attribute(buf, a, b)
+            attributes[key] = value
+        elif number == 1 and wire == 1:
+            time_ns = fixed64(buf, a)[0]
+        elif number == 11 and wire == 1:
+            observed_ns = fixed64(buf, a)[0]
+        elif number == 2 and wire == 0:
+            severity_number = a
+        elif number == 3 and wire == 2:
+            severity_text = buf[a:b].decode("utf-8", "replace")
+        elif number == 5 and wire == 2:
+            body = decode_any(buf, a, b)
+        elif number == 9 and wire == 2:
+            trace_id = buf[a:b]
+        elif number == 10 and wire == 2:
+            span_id = buf[a:b]
+        elif number == 12 and wire == 2:
+            event_name = buf[a:b].decode("utf-8", "replace")
+    time_ns = time_ns or observed_ns
+    event = backend.log_event(
+        time_ns=time_ns,
+        event_name=event_name,
+        severity_number=severity_number,
+        severity_text=severity_text,
+        body=body,
+        attributes=attributes,
+        trace_id=trace_id,
+        span_id=span_id,
+        resource=resource,
+    )
+    if event is not None and not time_ns:
+        return "log record: neither time_unix_nano nor observed_time_unix_nano is set"
+    return event
