@@ -114,6 +114,8 @@ def dump_events(events: Iterable[Event]) -> bytes:
 
 def _parse_slow(data: bytes, limits: Limits) -> ParsedBatch:
     """Decode untyped JSON (or JSON lines) and validate event by event, with messages."""
+    if not data.strip():
+        raise InvalidBatchError("body: empty")
     try:
         document = _loads(data)
     except InvalidBatchError as error:
@@ -135,8 +137,8 @@ def _loads(data: bytes) -> JSONValue:
         pass  # a number out of float range: let the standard library read it as inf
     except msgspec.DecodeError as exc:
         raise InvalidBatchError(f"body: not JSON ({_reason(exc)})") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidBatchError(f"body: invalid UTF-8 at byte {exc.start}") from None
+    except UnicodeDecodeError:
+        raise InvalidBatchError(f"body: invalid UTF-8 at byte {_utf8_error_at(data)}") from None
     except RecursionError:
         raise InvalidBatchError("body: JSON nested too deeply") from None
     try:
@@ -201,6 +203,14 @@ def _check_count(count: int, limits: Limits) -> None:
         raise PayloadTooLargeError(
             f"body: {count} events, over the limit of {limits.max_events} per batch"
         )
+
+
+def _utf8_error_at(data: bytes) -> int:
+    try:
+        data.decode()
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return 0
 
 
 def _reason(exc: msgspec.DecodeError) -> str:
