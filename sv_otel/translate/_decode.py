@@ -17,6 +17,7 @@ from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import JSONValue
 
 __all__ = [
+    "MALFORMED",
     "MAX_VALUE_DEPTH",
     "SLOT_ANONYMOUS_ID",
     "SLOT_PROPERTY",
@@ -28,6 +29,7 @@ __all__ = [
     "double",
     "fixed64",
     "iter_fields",
+    "malformed",
     "read_varint",
 ]
 
@@ -45,6 +47,19 @@ _SLOTS = {SESSION_ID: SLOT_SESSION_ID, USER_ID: SLOT_USER_ID, ENDUSER_PSEUDO_ID:
 
 Attribute = tuple[str, int, str, JSONValue]
 """A decoded ``KeyValue``: (attribute key, slot, event property key, JSON value)."""
+
+
+MALFORMED = (IndexError, UnicodeDecodeError)
+"""What reading past the end of the buffer or undecodable text raises inside the readers.
+
+Entry points catch these and raise :class:`InvalidOTLPError` (see :func:`malformed`)."""
+
+
+def malformed(error: Exception) -> InvalidOTLPError:
+    """The :class:`InvalidOTLPError` for a low-level decoding failure."""
+    if isinstance(error, UnicodeDecodeError):
+        return InvalidOTLPError("protobuf: a string field is not valid UTF-8")
+    return InvalidOTLPError("protobuf: truncated message")
 
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:

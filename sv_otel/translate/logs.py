@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from sv_otel.attributes import ENDUSER_PSEUDO_ID, SCOPE_NAME, SESSION_ID, USER_ID
+from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import Event, JSONValue
 from sv_otel.ids import session_trace_id
 from sv_otel.translate import backend
 from sv_otel.translate._decode import (
-    SLOT_ANONYMOUS_ID,
+    MALFORMED,
     SLOT_PROPERTY,
     SLOT_SESSION_ID,
     SLOT_USER_ID,
@@ -33,6 +34,8 @@ from sv_otel.translate._decode import (
     decode_attribute,
     fixed64,
     iter_fields,
+    malformed,
+    read_varint,
 )
 from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
@@ -121,45 +124,69 @@ def logs_to_events(
     buf = request if isinstance(request, bytes) else request.SerializeToString()
     stats = stats if stats is not None else TranslationStats()
     events: list[Event] = []
-    for scope in iter_scopes(buf):
-        own = scope.name == SCOPE_NAME
-        for start, end in scope.records:
-            event: Event | str | None = _own_record(buf, start, end) if own else None
-            if event is None:
-                event = _backend_record(buf, start, end, scope.resource)
-            if event is None:
-                stats.skipped += 1
-            elif isinstance(event, str):
-                stats.reject(event)
-            else:
-                stats.converted += 1
-                events.append(event)
+    try:
+        for scope in iter_scopes(buf):
+            own = scope.name == SCOPE_NAME
+            for start, end in scope.records:
+                event: Event | str | None = _own_record(buf, start, end) if own else None
+                if event is None:
+                    event = _backend_record(buf, start, end, scope.resource)
+                if event is None:
+                    stats.skipped += 1
+                elif isinstance(event, str):
+                    stats.reject(event)
+                else:
+                    stats.converted += 1
+                    events.append(event)
+    except MALFORMED as error:
+        raise malformed(error) from None
     return events
 
 
 def _own_record(buf: bytes, start: int, end: int) -> Event | None:
-    """Read a record sv_otel made; None if it is not one after all (then read as backend)."""
+    """Read a record sv_otel made; None if it is not one after all (then read as backend).
+
+    The hot loop of the reverse path: fields sv_otel writes (one-byte tags) are read inline,
+    anything else goes through the generic :func:`iter_fields`.
+    """
     timestamp = 0
     name = ""
     session_id: JSONValue = None
     user_id: JSONValue = None
     anonymous_id: JSONValue = None
     props: dict[str, JSONValue] = {}
-    for number, wire, a, b in iter_fields(buf, start, end):
-        if number == 6 and wire == 2:
-            _, slot, key, value = decode_attribute(buf, a, b)
-            if slot == SLOT_PROPERTY:
-                props[key] = value
-            elif slot == SLOT_SESSION_ID:
-                session_id = value
-            elif slot == SLOT_USER_ID:
-                user_id = value
-            elif slot == SLOT_ANONYMOUS_ID:
-                anonymous_id = value
-        elif number == 1 and wire == 1:
-            timestamp = fixed64(buf, a)[0] // 1_000_000
-        elif number == 12 and wire == 2:
-            name = buf[a:b].decode()
+    pos = start
+    while pos < end:
+        tag = buf[pos]
+        if tag == 0x32 or tag == 0x62 or tag == 0x4A:  # attributes, event_name, trace_id
+            length = buf[pos + 1]
+            pos += 2
+            if length >= 0x80:
+                length, pos = read_varint(buf, pos - 1)
+            stop = pos + length
+            if stop > end:
+                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+            if tag == 0x32:
+                _, slot, key, value = decode_attribute(buf, pos, stop)
+                if slot == SLOT_PROPERTY:
+                    props[key] = value
+                elif slot == SLOT_SESSION_ID:
+                    session_id = value
+                elif slot == SLOT_USER_ID:
+                    user_id = value
+                else:
+                    anonymous_id = value
+            elif tag == 0x62:
+                name = buf[pos:stop].decode()
+            pos = stop
+        elif tag == 0x09 or tag == 0x59:  # time_unix_nano, observed_time_unix_nano
+            if pos + 9 > end:
+                raise InvalidOTLPError("protobuf: truncated 64-bit field")
+            if tag == 0x09:
+                timestamp = fixed64(buf, pos + 1)[0] // 1_000_000
+            pos += 9
+        else:
+            return None  # a field sv_otel never writes: read it as backend telemetry
     if (
         not name
         or type(session_id) is not str

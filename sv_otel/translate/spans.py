@@ -26,6 +26,7 @@ from sv_otel.event import Event, JSONValue
 from sv_otel.ids import run_span_id, session_trace_id
 from sv_otel.translate import backend
 from sv_otel.translate._decode import (
+    MALFORMED,
     SLOT_ANONYMOUS_ID,
     SLOT_PROPERTY,
     SLOT_SESSION_ID,
@@ -33,6 +34,7 @@ from sv_otel.translate._decode import (
     decode_attribute,
     fixed64,
     iter_fields,
+    malformed,
 )
 from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
@@ -127,17 +129,20 @@ def spans_to_events(
     buf = request if isinstance(request, bytes) else request.SerializeToString()
     stats = stats if stats is not None else TranslationStats()
     events: list[Event] = []
-    for scope in iter_scopes(buf):
-        own = scope.name == SCOPE_NAME
-        for start, end in scope.records:
-            made = _own_span(buf, start, end) if own else None
-            if made is None:
-                made = _backend_span(buf, start, end, scope.resource)
-            if not made:
-                stats.skipped += 1
-            else:
-                stats.converted += len(made)
-                events.extend(made)
+    try:
+        for scope in iter_scopes(buf):
+            own = scope.name == SCOPE_NAME
+            for start, end in scope.records:
+                made = _own_span(buf, start, end) if own else None
+                if made is None:
+                    made = _backend_span(buf, start, end, scope.resource)
+                if not made:
+                    stats.skipped += 1
+                else:
+                    stats.converted += len(made)
+                    events.extend(made)
+    except MALFORMED as error:
+        raise malformed(error) from None
     return events
 
 

@@ -1,0 +1,98 @@
+"""The hand-written wire decoder against hostile bytes: only InvalidOTLPError, never a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+from sv_otel import (
+    Event,
+    InvalidOTLPError,
+    encode_logs,
+    encode_spans,
+    logs_to_events,
+    spans_to_events,
+)
+from sv_otel.translate._encode import field
+
+EVENTS = [
+    Event(event="a", timestamp=1, session_id="s", properties={"x": [1, {"y": "z"}], "n": None}),
+    Event(event="b", timestamp=2, session_id="s", user_id="u", properties={"f": 1.5}),
+]
+LOGS = encode_logs(EVENTS)
+SPANS = encode_spans(EVENTS)
+
+
+@pytest.mark.parametrize("translate", [logs_to_events, spans_to_events])
+@pytest.mark.parametrize("valid", [LOGS, SPANS], ids=["logs", "spans"])
+def test_every_truncation_is_refused_or_read(
+    translate: Callable[[bytes], list[Event]], valid: bytes
+) -> None:
+    for cut in range(len(valid)):
+        try:
+            translate(valid[:cut])
+        except InvalidOTLPError as error:
+            assert error.message.startswith("protobuf: ")
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=300), st.sampled_from([LOGS, SPANS]), st.integers(0, 400))
+def test_arbitrary_bytes_never_escape_as_other_errors(noise: bytes, valid: bytes, at: int) -> None:
+    for data in (noise, valid[:at] + noise + valid[at:]):
+        for translate in (logs_to_events, spans_to_events):
+            try:
+                events = translate(data)
+            except InvalidOTLPError:
+                continue
+            assert all(isinstance(event, Event) for event in events)
+
+
+def test_deep_anyvalue_is_refused() -> None:
+    value = b""
+    for _ in range(70):
+        value = field(b"\x2a", field(b"\x0a", value))  # array_value { values: value }
+    key_value = field(b"\x0a", b"k") + field(b"\x12", value)
+    record = field(b"\x32", key_value)
+    request = field(b"\x0a", field(b"\x12", field(b"\x12", record)))
+    with pytest.raises(InvalidOTLPError, match="AnyValue: nested deeper than 64 levels"):
+        logs_to_events(request)
+
+
+def test_old_instrumentation_library_logs_are_read() -> None:
+    record = LogRecord(
+        time_unix_nano=5 * 10**6,
+        body=AnyValue(string_value="hello"),
+        attributes=[KeyValue(key="session.id", value=AnyValue(string_value="s"))],
+    )
+    scope_body = ScopeLogs(log_records=[record]).SerializeToString()
+    # ResourceLogs field 1000 (the deprecated instrumentation_library_logs) has ScopeLogs' shape
+    resource_logs = b"\xc2\x3e" + bytes([len(scope_body)]) + scope_body
+    request = field(b"\x0a", resource_logs)
+    (event,) = logs_to_events(request)
+    assert (event.event, event.session_id, event.properties["body"]) == ("$log", "s", "hello")
+
+
+def test_invalid_utf8_is_refused() -> None:
+    request = ExportLogsServiceRequest(
+        resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[LogRecord()])])]
+    ).SerializeToString()
+    bad = request + field(b"\x0a", field(b"\x12", field(b"\x12", field(b"\x62", b"\xff"))))
+    with pytest.raises(InvalidOTLPError):
+        # our own scope reads the event name strictly
+        logs_to_events(
+            field(
+                b"\x0a",
+                field(
+                    b"\x12",
+                    field(b"\x0a", field(b"\x0a", b"sessionvision"))
+                    + field(b"\x12", field(b"\x62", b"\xff")),
+                ),
+            )
+        )
+    assert logs_to_events(bad) == []
