@@ -1,0 +1,5 @@
+"""The ``sv-otel`` command line."""
+
+from sv_otel.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,296 @@
+"""Converters between JSON values and protobuf scalar field values, one per field type.
+
+Decoding converters take ``(value, strict_ids)`` and return what the generated message
+constructor accepts (``int``, ``float``, ``str``, ``bytes``, ``bool``); they raise
+:class:`~sv_otel.otlp_json._path.FieldError` with an "expected X, got Y" text. Encoding
+converters turn a field value into its JSON value. Rules (proto3 JSON mapping plus OTLP):
+
+* 64-bit integers are decimal strings on output; strings or numbers on input;
+* 32-bit integers are numbers on output; numbers or numeric strings on input;
+* ``double``/``float`` are numbers, with ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` for the
+  non-finite values;
+* ``bytes`` are standard base64 (URL-safe and unpadded input accepted), except the OTLP id fields
+  in :data:`HEX_ID_CHARS`, which are hex.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import decimal
+import math
+import re
+import struct
+from collections.abc import Callable
+
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+
+from sv_otel.otlp_json._path import FieldError, describe, json_type, show_number
+
+__all__ = [
+    "HEX_ID_CHARS",
+    "Decoder",
+    "Encoder",
+    "check_string",
+    "decoder_for",
+    "encode_double",
+    "encoder_for",
+]
+
+Decoder = Callable[[object, bool], object]
+"""Converts a JSON value (not ``None``) to a field value; the flag is ``strict_ids``."""
+Encoder = Callable[[object], object]
+"""Converts a field value to its JSON value."""
+
+HEX_ID_CHARS: dict[str, int] = {
+    "trace_id": 32,
+    "span_id": 16,
+    "parent_span_id": 16,
+    "profile_id": 32,
+}
+"""``bytes`` fields, by name in any message, that are hex strings of this length (not base64)."""
+
+_INT_TEXT = re.compile(r"-?[0-9]+\Z")
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_FLOAT32_MAX = 3.4028234663852886e38
+_T = FieldDescriptor
+
+_INT_RANGES: dict[int, tuple[str, int, int]] = {
+    _T.TYPE_INT32: ("int32", -(2**31), 2**31 - 1),
+    _T.TYPE_SINT32: ("sint32", -(2**31), 2**31 - 1),
+    _T.TYPE_SFIXED32: ("sfixed32", -(2**31), 2**31 - 1),
+    _T.TYPE_UINT32: ("uint32", 0, 2**32 - 1),
+    _T.TYPE_FIXED32: ("fixed32", 0, 2**32 - 1),
+    _T.TYPE_INT64: ("int64", -(2**63), 2**63 - 1),
+    _T.TYPE_SINT64: ("sint64", -(2**63), 2**63 - 1),
+    _T.TYPE_SFIXED64: ("sfixed64", -(2**63), 2**63 - 1),
+    _T.TYPE_UINT64: ("uint64", 0, 2**64 - 1),
+    _T.TYPE_FIXED64: ("fixed64", 0, 2**64 - 1),
+}
+_INT64_TYPES = frozenset(
+    {_T.TYPE_INT64, _T.TYPE_SINT64, _T.TYPE_SFIXED64, _T.TYPE_UINT64, _T.TYPE_FIXED64}
+)
+
+
+def check_string(value: object, strict: bool = True) -> str:
+    """Return ``value`` if it is a string that can be stored as UTF-8, else raise FieldError.
+
+    Args:
+        value: A JSON value.
+        strict: Unused; present so that this is a :data:`Decoder` too.
+    """
+    if not isinstance(value, str):
+        raise FieldError(f"expected string, got {json_type(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FieldError("invalid string: lone surrogate character") from None
+    return value
+
+
+def _to_int(value: object) -> int:
+    """Parse an integer given as a JSON number or a JSON string (range not checked)."""
+    if isinstance(value, str):
+        if _INT_TEXT.match(value):
+            try:
+                return int(value)
+            except ValueError:  # longer than sys.get_int_max_str_digits()
+                raise FieldError(f"integer too long: {describe(value)}") from None
+        if _NUMBER_TEXT.match(value):
+            number = decimal.Decimal(value)
+            if number.adjusted() < 40 and number == number.to_integral_value():
+                return int(number)
+        raise FieldError(f"expected integer, got {describe(value)}")
+    if isinstance(value, bool):
+        raise FieldError("expected integer, got boolean")
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise FieldError(f"expected integer, got {show_number(value)}")
+    raise FieldError(f"expected integer, got {json_type(value)}")
+
+
+def _int_decoder(label: str, low: int, high: int) -> Decoder:
+    def decode(value: object, strict: bool) -> object:
+        if type(value) is int:
+            number = value
+        elif type(value) is str and len(value) <= 20 and value.isdigit() and value.isascii():
+            number = int(value)  # the usual 64-bit string, e.g. "1544712660300000000"
+        else:
+            number = _to_int(value)
+        if low <= number <= high:
+            return number
+        raise FieldError(f"out of range for {label}: {show_number(number)}")
+
+    return decode
+
+
+def _to_double(value: object) -> float:
+    if isinstance(value, str):
+        special = _SPECIAL_FLOATS.get(value)
+        if special is not None:
+            return special
+        if _NUMBER_TEXT.match(value):
+            number = float(value)
+            if not math.isinf(number):
+                return number
+            raise FieldError(f"out of range for double: {describe(value)}")
+        raise FieldError(f"expected number, got {describe(value)}")
+    if isinstance(value, bool):
+        raise FieldError("expected number, got boolean")
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            raise FieldError(f"out of range for double: {show_number(value)}") from None
+    raise FieldError(f"expected number, got {json_type(value)}")
+
+
+def _decode_double(value: object, strict: bool) -> object:
+    return value if type(value) is float else _to_double(value)
+
+
+def _decode_float(value: object, strict: bool) -> object:
+    number = _to_double(value)
+    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
+        raise FieldError(f"out of range for float: {show_number(number)}")
+    return number
+
+
+def _decode_bool(value: object, strict: bool) -> object:
+    if value is True or value is False:
+        return value
+    raise FieldError(f"expected boolean, got {json_type(value)}")
+
+
+def _decode_bytes(value: object, strict: bool) -> object:
+    text = check_string(value)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    # URL-safe alphabet and/or missing padding.
+    body = text.rstrip("=").replace("-", "+").replace("_", "/")
+    if len(body) % 4 != 1:
+        try:
+            return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    raise FieldError(f"invalid base64: {describe(text)}")
+
+
+def _hex_decoder(chars: int) -> Decoder:
+    size = chars // 2
+
+    def decode(value: object, strict: bool) -> object:
+        text = check_string(value)
+        if len(text) == chars:
+            # bytes.fromhex skips whitespace; 'size' bytes from 'chars' characters rules that out.
+            try:
+                raw = bytes.fromhex(text)
+            except ValueError:
+                raw = b""
+            if len(raw) == size:
+                return raw
+        elif not text:
+            return b""
+        if strict:
+            raise FieldError(f"expected {chars} hex characters, got {describe(text)}")
+        return b""
+
+    return decode
+
+
+def _enum_decoder(enum: EnumDescriptor) -> Decoder:
+    by_name = {value.name: value.number for value in enum.values}
+    closed = bool(getattr(enum, "is_closed", False))
+    numbers = frozenset(by_name.values())
+    label = enum.name
+
+    def decode(value: object, strict: bool) -> object:
+        if isinstance(value, str) and value in by_name:
+            return by_name[value]
+        if isinstance(value, str) and not _INT_TEXT.match(value):
+            raise FieldError(f"unknown {label} value {describe(value)}")
+        number = value if type(value) is int else _to_int(value)
+        if not -(2**31) <= number < 2**31:
+            raise FieldError(f"out of range for {label}: {show_number(number)}")
+        if closed and number not in numbers:
+            raise FieldError(f"unknown {label} value {number}")
+        return number
+
+    return decode
+
+
+def decoder_for(field: FieldDescriptor) -> Decoder:
+    """Return the JSON-to-value converter for a scalar (non-message) field."""
+    kind = field.type
+    if kind == _T.TYPE_BYTES:
+        chars = HEX_ID_CHARS.get(field.name)
+        return _decode_bytes if chars is None else _hex_decoder(chars)
+    if kind in _INT_RANGES:
+        return _int_decoder(*_INT_RANGES[kind])
+    if kind == _T.TYPE_ENUM and field.enum_type is not None:
+        return _enum_decoder(field.enum_type)
+    simple: dict[int, Decoder] = {
+        _T.TYPE_DOUBLE: _decode_double,
+        _T.TYPE_FLOAT: _decode_float,
+        _T.TYPE_BOOL: _decode_bool,
+        _T.TYPE_STRING: check_string,
+    }
+    if kind in simple:
+        return simple[kind]
+    raise TypeError(f"unsupported field type {kind} of {field.full_name}")
+
+
+def encode_double(value: object) -> object:
+    """Return a double as a JSON number, or ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
+    if not isinstance(value, float) or value - value == 0.0:
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _encode_float(value: object) -> object:
+    """Return a float32 value as the shortest decimal that reads back as the same float32."""
+    if not isinstance(value, float) or value - value != 0.0:
+        return encode_double(value)
+    for digits in range(6, 10):
+        shortest = float(f"{value:.{digits}g}")
+        try:
+            if struct.unpack("<f", struct.pack("<f", shortest))[0] == value:
+                return shortest
+        except OverflowError:  # rounded up past the largest float32
+            continue
+    return value
+
+
+def _encode_int64(value: object) -> object:
+    return str(value)
+
+
+def _encode_bytes(value: object) -> object:
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+
+def _encode_hex(value: object) -> object:
+    return value.hex() if isinstance(value, bytes) else value
+
+
+def encoder_for(field: FieldDescriptor) -> Encoder | None:
+    """Return the value-to-JSON converter of a scalar field, or ``None`` if the value is as-is."""
+    kind = field.type
+    if kind == _T.TYPE_BYTES:
+        return _encode_bytes if field.name not in HEX_ID_CHARS else _encode_hex
+    if kind in _INT64_TYPES:
+        return _encode_int64
+    if kind == _T.TYPE_DOUBLE:
+        return encode_double
+    if kind == _T.TYPE_FLOAT:
+        return _encode_float
+    return None

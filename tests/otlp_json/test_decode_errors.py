@@ -1,0 +1,100 @@
+"""Tests of decoding errors: wrong JSON types, bodies that are not JSON, deep nesting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+)
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+from sv_otel.errors import InvalidOTLPError
+from sv_otel.otlp_json import decode_json_dict
+
+from ._helpers import decode_error
+
+_BAD_KV = {"key": None, "value": {"arrayValue": {"values": [1]}}}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"resourceLogs": {}}, "resourceLogs: expected array, got object"),
+        ({"resourceLogs": "x"}, "resourceLogs: expected array, got string"),
+        ({"resourceLogs": ["x"]}, "resourceLogs[0]: expected object, got string"),
+        ({"resourceLogs": [{}, []]}, "resourceLogs[1]: expected object, got array"),
+        (
+            {"resourceLogs": [{"resource": 1}]},
+            "resourceLogs[0].resource: expected object, got number",
+        ),
+        (
+            {"resourceLogs": [{"scopeLogs": [{"scope": {"name": 5}}]}]},
+            "resourceLogs[0].scopeLogs[0].scope.name: expected string, got number",
+        ),
+        (
+            {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"boolValue": "true"}}]}]}]},
+            "resourceLogs[0].scopeLogs[0].logRecords[0].body.boolValue: "
+            "expected boolean, got string",
+        ),
+        (
+            {"resource_logs": [{"scope_logs": [{"log_records": [{"attributes": [_BAD_KV]}]}]}]},
+            "resource_logs[0].scope_logs[0].log_records[0].attributes[0]"
+            ".value.arrayValue.values[0]: expected object, got number",
+        ),
+    ],
+)
+def test_wrong_json_types_are_errors(data: object, message: str) -> None:
+    assert decode_error(data) == message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "body: not JSON (input data was truncated)"),
+        (b"<html>", "body: not JSON (invalid character at byte 0)"),
+        (b'{"resourceLogs": [}', "body: not JSON (invalid character at byte 18)"),
+        (b"{} {}", "body: not JSON (trailing characters at byte 4)"),
+        (b"\xff\xfe{}", "body: not JSON (invalid character at byte 0)"),
+        (b'{"resourceLogs": "\xff"}', "body: not JSON (invalid UTF-8)"),
+        (b"[]", "body: expected object, got array"),
+        (b'"x"', "body: expected object, got string"),
+        (b"null", "body: expected object, got null"),
+        (b"1", "body: expected object, got number"),
+        (b"[" * 100_000 + b"]" * 100_000, "body: not JSON (nested too deeply)"),
+    ],
+)
+def test_bad_bodies_are_errors(body: bytes, message: str) -> None:
+    assert decode_error(body) == message
+
+
+def test_decode_json_dict_wants_an_object() -> None:
+    not_an_object: Any = []
+    with pytest.raises(InvalidOTLPError, match=r"^body: expected object, got array$"):
+        decode_json_dict(not_an_object, ExportLogsServiceRequest)
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"stringValue": "leaf"}
+    for _ in range(levels):
+        value = {"arrayValue": {"values": [value]}}
+    return value
+
+
+def test_deep_any_value_nesting_is_capped() -> None:
+    assert decode_json_dict({"body": _nested(40)}, LogRecord).HasField("body")
+    message = decode_error({"body": _nested(60)}, LogRecord)
+    assert message.startswith("body.arrayValue.values[0].arrayValue.values[0]")
+    assert message.endswith(": nested deeper than 100 levels")
+    assert len(message) < 300
+
+
+def test_very_deep_json_is_an_error_not_a_crash() -> None:
+    data = b'{"body":' + b'{"arrayValue":{"values":[' * 250 + b"{}" + b"]}}" * 250 + b"}"
+    assert decode_error(data, LogRecord).endswith(": nested deeper than 100 levels")
+
+
+def test_lone_surrogate_in_dict_input_is_andecode_error() -> None:
+    with pytest.raises(InvalidOTLPError, match=r"^severityText: invalid string: lone surrogate"):
+        decode_json_dict({"severityText": "\ud800"}, LogRecord)
