@@ -19,6 +19,7 @@ __all__ = [
     "describe",
     "format_path",
     "json_type",
+    "key_segment",
     "show_number",
     "too_deep",
 ]
@@ -47,7 +48,7 @@ _JSON_TYPES: dict[type, str] = {
 
 
 class FieldError(Exception):
-    """A decoding problem; ``parts`` collects the path innermost-first while the error unwinds.
+    """A decoding or encoding problem; ``parts`` collects the path innermost-first as it unwinds.
 
     Args:
         problem: What is wrong, e.g. ``expected string, got number``.
@@ -107,10 +108,16 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
+def key_segment(key: object) -> str:
+    """Return the path segment of a map or ``Struct`` key, e.g. ``["service.name"]``."""
+    return f"[{describe(key)}]" if isinstance(key, str) else f"[<{json_type(key)}>]"
+
+
 def show_number(value: float) -> str:
     """Render a number for an error message, abbreviating huge integers."""
     if isinstance(value, int) and value.bit_length() > 128:
-        return f"{'-' if value < 0 else ''}a {int(value.bit_length() * 0.30103) + 1}-digit number"
+        sign = "negative " if value < 0 else ""
+        return f"a {sign}{int(value.bit_length() * 0.30103) + 1}-digit number"
     return repr(value)
 
 

@@ -24,7 +24,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from sv_otel.otlp_json import _wkt
-from sv_otel.otlp_json._path import FieldError, describe
+from sv_otel.otlp_json._path import FieldError, describe, json_type
 from sv_otel.otlp_json._scalars import Decoder, Encoder, decoder_for, encoder_for
 
 __all__ = [
@@ -280,7 +280,8 @@ def _map_key_decoder(field: FieldDescriptor, decoder: Decoder) -> Decoder:
     def decode(value: object, strict: bool) -> object:
         if value in ("true", "false"):
             return value == "true"
-        raise FieldError(f"expected map key true or false, got {describe(str(value))}")
+        shown = describe(value) if isinstance(value, str) else json_type(value)
+        raise FieldError(f"expected map key true or false, got {shown}")
 
     return decode
 

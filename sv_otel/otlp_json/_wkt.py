@@ -23,6 +23,7 @@ from sv_otel.otlp_json._path import (
     FieldError,
     describe,
     json_type,
+    key_segment,
     show_number,
     too_deep,
 )
@@ -150,7 +151,7 @@ def _native(value: object, depth: int) -> object:
             try:
                 fields[check_string(key)] = _native(item, depth + 1)
             except FieldError as err:
-                err.parts.append(f"[{describe(str(key))}]")
+                err.parts.append(key_segment(key))
                 raise
         return fields
     raise FieldError(f"expected a JSON value, got {json_type(value)}")

@@ -20,7 +20,14 @@ from google.protobuf.message import Message
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import _wkt
-from sv_otel.otlp_json._path import MAX_DEPTH, FieldError, describe, json_type, too_deep
+from sv_otel.otlp_json._path import (
+    MAX_DEPTH,
+    FieldError,
+    describe,
+    json_type,
+    key_segment,
+    too_deep,
+)
 from sv_otel.otlp_json._plan import (
     ANY,
     D_MIGRATE,
@@ -239,7 +246,7 @@ def _map(plan: MessagePlan, value: object, strict: bool, depth: int) -> dict[obj
                 continue
             out[key_entry.conv(key, strict)] = _single(value_entry, item, strict, depth)
         except FieldError as err:
-            err.parts.append(f"[{describe(str(key))}]")
+            err.parts.append(key_segment(key))
             raise
     return out
 

@@ -101,10 +101,6 @@ def _message(plan: MessagePlan, message: Message, depth: int) -> dict[str, objec
                 value = getattr(message, name)
                 if value:
                     out[json_key] = value
-            elif kind == E_REP_MSG:
-                value = getattr(message, name)
-                if value:
-                    out[json_key] = _messages(sub, value, depth + 1)
             elif kind == E_ONEOF:
                 which = message.WhichOneof(name)
                 if which is not None:
@@ -119,6 +115,10 @@ def _message(plan: MessagePlan, message: Message, depth: int) -> dict[str, objec
             elif kind == E_MSG:
                 if message.HasField(name):
                     out[json_key] = _message(sub, getattr(message, name), depth + 1)
+            elif kind == E_REP_MSG:
+                value = getattr(message, name)
+                if value:
+                    out[json_key] = _messages(sub, value, depth + 1)
             elif kind == E_CONV:
                 value = getattr(message, name)
                 if value:

@@ -6,9 +6,11 @@ import math
 
 import msgspec
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import decode_json_dict
 
 from ._helpers import RECORD_PATH, decode_error, first_record, logs_with
@@ -58,6 +60,30 @@ def test_uint32_as_number_or_numeric_string(value: object, expected: int) -> Non
 )
 def test_bad_integers_are_errors(key: str, value: object, problem: str) -> None:
     assert decode_error(logs_with(**{key: value})) == f"{RECORD_PATH}.{key}: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (10**5000, "out of range for fixed64: a 5001-digit number"),
+        (-(10**50), "out of range for fixed64: a negative 51-digit number"),
+        ("9" * 5000, 'integer too long: "' + "9" * 48 + '..."'),
+        (1e300, "out of range for fixed64: a 301-digit number"),
+    ],
+    ids=["huge", "negative", "long-string", "huge-float"],
+)
+def test_huge_integers_are_errors_with_short_messages(value: object, problem: str) -> None:
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json_dict(logs_with(timeUnixNano=value), ExportLogsServiceRequest)
+    assert caught.value.message == f"{RECORD_PATH}.timeUnixNano: {problem}"
+
+
+def test_huge_integer_for_a_double_is_an_error() -> None:
+    assert decode_error({"doubleValue": str(10**400)}, AnyValue) == (
+        'doubleValue: out of range for double: "' + "1" + "0" * 47 + '..."'
+    )
+    with pytest.raises(InvalidOTLPError, match=r"^doubleValue: out of range for double: a 401-"):
+        decode_json_dict({"doubleValue": 10**400}, AnyValue)
 
 
 def test_int64_out_of_range_in_any_value() -> None:

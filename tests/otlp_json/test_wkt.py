@@ -194,3 +194,13 @@ def test_wrappers_and_field_mask() -> None:
 def test_encode_json_dict_refuses_non_object_forms() -> None:
     with pytest.raises(TypeError, match="use encode_json"):
         encode_json_dict(duration_pb2.Duration(seconds=1))
+
+
+def test_errors_inside_maps_and_structs_name_the_key() -> None:
+    detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "metadata": {"a.b": 5}}
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json_dict({"details": [detail]}, status_pb2.Status)
+    assert caught.value.message == 'details[0].metadata["a.b"]: expected string, got number'
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json_dict({"a": [{"b": 10**400}]}, struct_pb2.Struct)
+    assert caught.value.message == '["a"][0]["b"]: out of range for double: a 401-digit number'
