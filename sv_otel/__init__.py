@@ -11,11 +11,16 @@ Quick start::
 
 from sv_otel._version import __version__
 from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
+from sv_otel.components import EventExporter, EventSink
 from sv_otel.errors import (
     ConfigurationError,
+    ExportError,
     InvalidBatchError,
     InvalidOTLPError,
     PayloadTooLargeError,
+    PermanentExportError,
+    QueueFullError,
+    RetryableExportError,
     SvOtelError,
     UnsupportedEncodingError,
 )
@@ -34,12 +39,18 @@ from sv_otel.translate import (
 __all__ = [
     "ConfigurationError",
     "Event",
+    "EventExporter",
+    "EventSink",
+    "ExportError",
     "InvalidBatchError",
     "InvalidOTLPError",
     "Limits",
     "ParsedBatch",
     "PayloadTooLargeError",
+    "PermanentExportError",
+    "QueueFullError",
     "Rejection",
+    "RetryableExportError",
     "SvOtelError",
     "TranslationStats",
     "UnsupportedEncodingError",

@@ -9,6 +9,10 @@ Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Ea
     |   +-- PayloadTooLargeError     413  over a size limit (checked after decompression)
     |   +-- UnsupportedEncodingError 415  a Content-Encoding sv_otel does not speak
     +-- InvalidOTLPError             400  OTLP data (protobuf or JSON) that cannot be decoded
+    +-- QueueFullError               503  the durable queue is full: try again after ``retry_after``
+    +-- ExportError                  502  an exporter could not deliver a batch
+    |   +-- RetryableExportError     503  worth trying again (after ``retry_after``, if known)
+    |   +-- PermanentExportError     502  never worth retrying: the batch is dead-lettered
     +-- ConfigurationError           500  a bad setting or argument, found at start-up
 
 Messages are plain English sentences that name the offending field, e.g.
@@ -21,9 +25,13 @@ from typing import ClassVar
 
 __all__ = [
     "ConfigurationError",
+    "ExportError",
     "InvalidBatchError",
     "InvalidOTLPError",
     "PayloadTooLargeError",
+    "PermanentExportError",
+    "QueueFullError",
+    "RetryableExportError",
     "SvOtelError",
     "UnsupportedEncodingError",
 ]
@@ -61,6 +69,44 @@ class InvalidOTLPError(SvOtelError):
     """OTLP protobuf or OTLP/JSON data that cannot be decoded."""
 
     status_hint: ClassVar[int] = 400
+
+
+class QueueFullError(SvOtelError):
+    """The durable queue has no room: the client should retry after ``retry_after`` seconds.
+
+    Servers answer it with 503 and ``Retry-After`` (never 429: the sessionvision SDK retries only
+    5xx), or gRPC ``UNAVAILABLE`` with ``RetryInfo``.
+    """
+
+    status_hint: ClassVar[int] = 503
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ExportError(SvOtelError):
+    """An exporter could not deliver a batch to its destination."""
+
+    status_hint: ClassVar[int] = 502
+
+
+class RetryableExportError(ExportError):
+    """A failure worth retrying (network error, 5xx, ``UNAVAILABLE``...).
+
+    ``retry_after`` is the destination's own hint (``Retry-After``, gRPC ``RetryInfo``), in
+    seconds, or None to let the caller's backoff decide.
+    """
+
+    status_hint: ClassVar[int] = 503
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentExportError(ExportError):
+    """A failure that retrying cannot fix (400, ``INVALID_ARGUMENT``...): dead-letter the batch."""
 
 
 class ConfigurationError(SvOtelError):

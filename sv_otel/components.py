@@ -1,0 +1,44 @@
+"""The two interfaces every adapter is written against: where events go in, and where they go out.
+
+* An :class:`EventSink` is what a receiver hands accepted events to (the ingest endpoint, the
+  OTLP receiver). ``submit`` returns once the events are durable; it raises
+  :class:`~sv_otel.errors.QueueFullError` when there is no room, which receivers answer with
+  503 + ``Retry-After`` (HTTP) or ``UNAVAILABLE`` + ``RetryInfo`` (gRPC).
+* An :class:`EventExporter` delivers events to one destination (an OTLP backend, a sessionvision
+  ingest host, a file). ``export`` makes one attempt and classifies failure as
+  :class:`~sv_otel.errors.RetryableExportError` or
+  :class:`~sv_otel.errors.PermanentExportError`; retrying, backoff and dead-lettering are the
+  caller's job, so every exporter gets them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sv_otel.event import Event
+
+__all__ = ["EventExporter", "EventSink"]
+
+
+class EventSink(Protocol):
+    """Accepts events durably (see the module docstring)."""
+
+    async def submit(self, events: Sequence[Event]) -> None:
+        """Return once ``events`` are durable; raise ``QueueFullError`` if there is no room."""
+        ...
+
+
+class EventExporter(Protocol):
+    """Delivers events to one destination (see the module docstring)."""
+
+    name: str
+    """The component name from the configuration, e.g. ``otlp`` or ``otlphttp/tempo``."""
+
+    async def export(self, events: Sequence[Event]) -> None:
+        """Deliver ``events`` once; raise ``RetryableExportError`` or ``PermanentExportError``."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Release connections and files; called once, after the last ``export``."""
+        ...
