@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Final
 
 from sv_otel.event import JSONValue
 
-__all__ = ["AttributeEncoder", "encode_any", "field", "pack_fixed64", "varint"]
+__all__ = ["CACHE_LIMIT", "AttributeEncoder", "encode_any", "field", "pack_fixed64", "varint"]
 
 pack_fixed64: Callable[[int], bytes] = struct.Struct("<Q").pack
 _pack_double: Callable[[float], bytes] = struct.Struct("<d").pack
@@ -79,7 +80,33 @@ def _key_value(key: str, value: JSONValue) -> bytes:
     return b"\x0a" + varint(len(raw)) + raw + field(b"\x12", encode_any(value))
 
 
-_CACHE_LIMIT = 65_536
+CACHE_LIMIT: Final = 65_536
+"""The most entries any encoding cache holds before it is emptied (memory stays bounded)."""
+
+
+def _same_key(key: str) -> str:
+    return key
+
+
+class _Key:
+    """Everything cached for one key: its ``KeyValue.key`` field and its encoded values."""
+
+    __slots__ = ("double_head", "false", "field", "ints", "strings", "true")
+
+    def __init__(self, tag: bytes, attribute: str) -> None:
+        raw = attribute.encode()
+        self.field = b"\x0a" + varint(len(raw)) + raw
+        # A double is always a 9-byte AnyValue, so everything before its 8 bytes is fixed.
+        self.double_head = tag + varint(len(self.field) + 11) + self.field + b"\x12\x09\x21"
+        self.true = _complete(tag, self.field, b"\x10\x01")
+        self.false = _complete(tag, self.field, b"\x10\x00")
+        self.strings: dict[str, bytes] = {}
+        self.ints: dict[int, bytes] = {}
+
+
+def _complete(tag: bytes, key_field: bytes, any_value: bytes) -> bytes:
+    body = key_field + b"\x12" + varint(len(any_value)) + any_value
+    return tag + varint(len(body)) + body
 
 
 class AttributeEncoder:
@@ -88,42 +115,63 @@ class AttributeEncoder:
     Args:
         tag: the tag byte of the ``attributes`` field in the container (``b"\\x32"`` for
             ``LogRecord``, ``b"\\x4a"`` for ``Span``, ``b"\\x1a"`` for ``Span.Event``).
+        rename: maps the key given to :meth:`encode` to the attribute key written, e.g.
+            :func:`sv_otel.attributes.attribute_key` to encode event properties; default: none.
 
-    String values repeat a lot (session ids, URLs, browser names), so their whole encoded field
-    is cached per key; the cache is emptied when it holds more than 65 536 entries.
+    Values repeat a lot (session ids, URLs, browser names, small counts), so the whole encoded
+    field of every string and integer value is cached per key, and a double only needs its eight
+    bytes appended to a cached head. All caches are emptied when they hold more than 65 536
+    entries, so memory stays bounded whatever the input.
     """
 
-    __slots__ = ("_cache", "_keys", "_size", "_tag")
+    __slots__ = ("_keys", "_rename", "_size", "_tag")
 
-    def __init__(self, tag: bytes) -> None:
+    def __init__(self, tag: bytes, rename: Callable[[str], str] = _same_key) -> None:
         self._tag = tag
-        self._keys: dict[str, bytes] = {}
-        self._cache: dict[str, dict[str, bytes]] = {}
+        self._rename = rename
+        self._keys: dict[str, _Key] = {}
         self._size = 0
 
     def encode(self, key: str, value: JSONValue) -> bytes:
         """Return the complete attribute field for ``key: value``."""
-        if type(value) is str:
-            by_value = self._cache.get(key)
-            if by_value is None:
-                by_value = self._cache[key] = {}
-            cached = by_value.get(value)
-            if cached is not None:
-                return cached
-            if self._size >= _CACHE_LIMIT:
-                self._cache.clear()
-                self._keys.clear()
-                self._size = 0
-                by_value = self._cache[key] = {}
-            encoded = by_value[value] = self._field(key, value)
-            self._size += 1
-            return encoded
-        return self._field(key, value)
+        entry = self._keys.get(key)
+        if entry is None:
+            entry = self._add_key(key)
+        kind = type(value)
+        if kind is str:
+            cached = entry.strings.get(value)
+            if cached is None:
+                cached = self._remember(entry, key, value)
+            return cached
+        if kind is float:
+            return entry.double_head + _pack_double(value)
+        if kind is bool:
+            return entry.true if value else entry.false
+        if kind is int:
+            cached = entry.ints.get(value)
+            if cached is None:
+                cached = self._remember(entry, key, value)
+            return cached
+        return _complete(self._tag, entry.field, encode_any(value))
 
-    def _field(self, key: str, value: JSONValue) -> bytes:
-        prefix = self._keys.get(key)
-        if prefix is None:
-            raw = key.encode()
-            prefix = self._keys[key] = b"\x0a" + varint(len(raw)) + raw
-        body = prefix + field(b"\x12", encode_any(value))
-        return self._tag + varint(len(body)) + body
+    def _add_key(self, key: str) -> _Key:
+        if len(self._keys) >= CACHE_LIMIT:
+            self._forget()
+        entry = self._keys[key] = _Key(self._tag, self._rename(key))
+        return entry
+
+    def _remember(self, entry: _Key, key: str, value: JSONValue) -> bytes:
+        encoded = _complete(self._tag, entry.field, encode_any(value))
+        if self._size >= CACHE_LIMIT:
+            self._forget()
+            entry = self._keys[key] = _Key(self._tag, self._rename(key))
+        if type(value) is str:
+            entry.strings[value] = encoded
+        else:
+            entry.ints[value] = encoded
+        self._size += 1
+        return encoded
+
+    def _forget(self) -> None:
+        self._keys.clear()
+        self._size = 0

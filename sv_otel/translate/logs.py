@@ -17,10 +17,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import Final, TypeAlias
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from sv_otel.attributes import ENDUSER_PSEUDO_ID, SCOPE_NAME, SESSION_ID, USER_ID
+from sv_otel.attributes import (
+    ENDUSER_PSEUDO_ID,
+    SCOPE_NAME,
+    SESSION_ID,
+    USER_ID,
+    attribute_key,
+)
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import Event, JSONValue
 from sv_otel.ids import session_trace_id
@@ -37,14 +44,20 @@ from sv_otel.translate._decode import (
     malformed,
     read_varint,
 )
-from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
+from sv_otel.translate._encode import (
+    CACHE_LIMIT,
+    AttributeEncoder,
+    field,
+    pack_fixed64,
+    varint,
+)
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
-from sv_otel.translate._keys import attribute_keys
 from sv_otel.translate.stats import TranslationStats
 
 __all__ = ["encode_logs", "events_to_logs", "logs_to_events"]
 
-_ATTRIBUTE = AttributeEncoder(b"\x32")
+_ATTRIBUTE: Final = AttributeEncoder(b"\x32")
+_PROPERTY: Final = AttributeEncoder(b"\x32", attribute_key)
 
 
 def events_to_logs(
@@ -76,22 +89,18 @@ def encode_logs(
     observed = b"\x59" + pack_fixed64(
         time.time_ns() if observed_time_unix_nano is None else observed_time_unix_nano
     )
-    encode = _ATTRIBUTE.encode
-    keys = attribute_keys()
-    heads: dict[tuple[str, str | None, str | None], bytes] = {}
-    names: dict[str, bytes] = {}
     out: list[bytes] = []
     for event in events:
         identity = (event.session_id, event.user_id, event.anonymous_id)
-        head = heads.get(identity)
+        head = _HEADS.get(identity)
         if head is None:
-            head = heads[identity] = _identity(event)
-        name = names.get(event.event)
+            head = _remember_head(identity)
+        name = _NAMES.get(event.event)
         if name is None:
-            name = names[event.event] = field(b"\x62", event.event.encode())
+            name = _remember_name(event.event)
         parts = [b"\x09", pack_fixed64(event.timestamp * 1_000_000), observed, name, head]
         for key, value in event.properties.items():
-            parts.append(encode(keys[key], value))
+            parts.append(_PROPERTY.encode(key, value))
         body = b"".join(parts)
         out.append(b"\x12")
         out.append(varint(len(body)))
@@ -99,14 +108,33 @@ def encode_logs(
     return encode_request(b"".join(out), resource)
 
 
-def _identity(event: Event) -> bytes:
-    head = b"\x4a\x10" + session_trace_id(event.session_id)
-    head += _ATTRIBUTE.encode(SESSION_ID, event.session_id)
-    if event.user_id is not None:
-        head += _ATTRIBUTE.encode(USER_ID, event.user_id)
-    if event.anonymous_id is not None:
-        head += _ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, event.anonymous_id)
+_Identity: TypeAlias = tuple[str, "str | None", "str | None"]
+_HEADS: Final[dict[_Identity, bytes]] = {}
+"""The encoded trace id and identity attributes of each (session, user, anonymous) id seen."""
+_NAMES: Final[dict[str, bytes]] = {}
+"""The encoded ``event_name`` field of each event name seen."""
+
+
+def _remember_head(identity: _Identity) -> bytes:
+    session_id, user_id, anonymous_id = identity
+    head = b"\x4a\x10" + session_trace_id(session_id)
+    head += _ATTRIBUTE.encode(SESSION_ID, session_id)
+    if user_id is not None:
+        head += _ATTRIBUTE.encode(USER_ID, user_id)
+    if anonymous_id is not None:
+        head += _ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, anonymous_id)
+    if len(_HEADS) >= CACHE_LIMIT:
+        _HEADS.clear()
+    _HEADS[identity] = head
     return head
+
+
+def _remember_name(name: str) -> bytes:
+    encoded = field(b"\x62", name.encode())
+    if len(_NAMES) >= CACHE_LIMIT:
+        _NAMES.clear()
+    _NAMES[name] = encoded
+    return encoded
 
 
 def logs_to_events(

@@ -21,7 +21,13 @@ from typing import Final
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from sv_otel.attributes import ENDUSER_PSEUDO_ID, SCOPE_NAME, SESSION_ID, USER_ID
+from sv_otel.attributes import (
+    ENDUSER_PSEUDO_ID,
+    SCOPE_NAME,
+    SESSION_ID,
+    USER_ID,
+    attribute_key,
+)
 from sv_otel.event import Event, JSONValue
 from sv_otel.ids import run_span_id, session_trace_id
 from sv_otel.translate import backend
@@ -38,15 +44,15 @@ from sv_otel.translate._decode import (
 )
 from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
-from sv_otel.translate._keys import attribute_keys
 from sv_otel.translate.stats import TranslationStats
 
 __all__ = ["SESSION_SPAN_NAME", "encode_spans", "events_to_spans", "spans_to_events"]
 
 SESSION_SPAN_NAME: Final = "session activity"
 
-_SPAN_ATTRIBUTE = AttributeEncoder(b"\x4a")
-_EVENT_ATTRIBUTE = AttributeEncoder(b"\x1a")
+_SPAN_ATTRIBUTE: Final = AttributeEncoder(b"\x4a")
+_EVENT_ATTRIBUTE: Final = AttributeEncoder(b"\x1a")
+_EVENT_PROPERTY: Final = AttributeEncoder(b"\x1a", attribute_key)
 _NAME_AND_KIND = field(b"\x2a", SESSION_SPAN_NAME.encode()) + b"\x30\x01"
 
 
@@ -96,8 +102,6 @@ def _encode_span(events: Sequence[Event], start: int, stop: int) -> bytes:
         pack_fixed64(finish * 1_000_000),
         _SPAN_ATTRIBUTE.encode(SESSION_ID, first.session_id),
     ]
-    encode = _EVENT_ATTRIBUTE.encode
-    keys = attribute_keys()
     for event in events[start:stop]:
         body = [
             b"\x09",
@@ -105,11 +109,11 @@ def _encode_span(events: Sequence[Event], start: int, stop: int) -> bytes:
             field(b"\x12", event.event.encode()),
         ]
         if event.user_id is not None:
-            body.append(encode(USER_ID, event.user_id))
+            body.append(_EVENT_ATTRIBUTE.encode(USER_ID, event.user_id))
         if event.anonymous_id is not None:
-            body.append(encode(ENDUSER_PSEUDO_ID, event.anonymous_id))
+            body.append(_EVENT_ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, event.anonymous_id))
         for key, value in event.properties.items():
-            body.append(encode(keys[key], value))
+            body.append(_EVENT_PROPERTY.encode(key, value))
         parts.append(field(b"\x5a", b"".join(body)))
     return b"".join(parts)
 
