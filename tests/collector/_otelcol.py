@@ -83,6 +83,8 @@ class RunningCollector:
     env: dict[str, str]
     log_path: Path
     _log_offset: int = field(default=0, repr=False)
+    killed: bool = False
+    """Whether ``kill()`` was called (then leaving ``run_collector`` expects no clean exit)."""
 
     @property
     def grpc_endpoint(self) -> str:
@@ -117,6 +119,7 @@ class RunningCollector:
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: nothing is flushed."""
+        self.killed = True
         self.process.kill()
         self.process.wait(_STOP_TIMEOUT)
 
@@ -171,7 +174,8 @@ def run_collector(
 
     Yields:
         The running Collector. Leaving the block normally stops it with SIGTERM and asserts exit
-        status 0; leaving it with an exception kills it first and re-raises.
+        status 0 (unless the test killed it on purpose); leaving it with an exception kills it
+        first and re-raises.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     offset = log_path.stat().st_size if log_path.exists() else 0
@@ -191,6 +195,8 @@ def run_collector(
         if process.poll() is None:
             collector.kill()
         raise
+    if collector.killed:
+        return
     status = collector.stop()
     assert status == 0, (
         f"the Collector exited with status {status} on SIGTERM:\n" + collector.log()[-_LOG_TAIL:]

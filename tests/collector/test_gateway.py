@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -68,18 +68,22 @@ def test_logs_traces_and_metrics_reach_the_backend(otelcol: Path, tmp_path: Path
     assert set(backend.metric_names()) == {"page.views"}
 
 
-def test_capture_file_holds_otlp_json_lines(otelcol: Path, tmp_path: Path) -> None:
-    env = {**loopback_env(tmp_path), "SV_OTEL_GATEWAY_EXPORTERS": "[file/capture]"}
+def test_exporters_are_chosen_by_environment(otelcol: Path, tmp_path: Path) -> None:
+    with OTLPSink() as backend:
+        env = {
+            **loopback_env(tmp_path),
+            "SV_OTEL_BACKEND_GRPC_ENDPOINT": backend.endpoint,
+            "SV_OTEL_BACKEND_INSECURE": "true",
+            "SV_OTEL_GATEWAY_EXPORTERS": "[otlp_grpc/backend, debug]",
+        }
+        with run_collector(otelcol, "gateway.yaml", env, log_path=tmp_path / "gw.log") as gateway:
+            emit_logs(gateway.grpc_endpoint, [("checkout", {"session.id": "s-1"})])
+            backend.wait_until(lambda s: len(s.records()) == 1)
+            log = gateway.log()
 
-    with run_collector(otelcol, "gateway.yaml", env, log_path=tmp_path / "gw.log") as gateway:
-        emit_logs(gateway.grpc_endpoint, [("checkout", {"session.id": "s-1"})])
-    # A clean stop flushes the file exporter.
-
-    lines = Path(env["SV_OTEL_COLLECTOR_CAPTURE_FILE"]).read_text().splitlines()
-    [request] = [json.loads(line) for line in lines]
-    [record] = request["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
-    assert record["eventName"] == "checkout"
-    assert record["attributes"] == [{"key": "session.id", "value": {"stringValue": "s-1"}}]
+    assert [record.name for record in backend.records()] == ["checkout"]
+    # The debug exporter's summary line for the same batch.
+    assert re.search(r"\tinfo\tLogs\t.*\"log records\": 1", log), log[-3000:]
 
 
 def test_cors_allows_only_configured_browser_origins(otelcol: Path, tmp_path: Path) -> None:
