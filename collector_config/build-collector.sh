@@ -55,6 +55,9 @@ if [ -x "$binary" ]; then
 fi
 
 started=$SECONDS
+# The generated module lives inside this repository's work tree; stamping this repository's git
+# state into the Collector would be meaningless (and fails where git is absent or distrusts it).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
 builder_dir="$cache_root/builder-v$version"
 builder="$builder_dir/builder"
 if [ ! -x "$builder" ]; then

@@ -75,7 +75,8 @@ def test_second_run_reuses_the_cached_binary(otelcol: Path) -> None:
     assert result.stdout.splitlines() == [str(otelcol)]
     assert result.stderr == ""  # nothing was installed or built
     assert os.access(otelcol, os.X_OK)
-    assert otelcol.parent.parent == CONFIG_DIR.parent / ".cache" / "otelcol"
+    default_cache = CONFIG_DIR.parent / ".cache" / "otelcol"
+    assert otelcol.parent.parent == Path(os.environ.get("SV_OTEL_OTELCOL_CACHE", default_cache))
 
 
 def test_cached_binary_is_found_without_go(otelcol: Path) -> None:
