@@ -110,12 +110,26 @@ class RunningCollector:
             return text
 
     def metric_sum(self, name: str) -> float:
-        """The sum of every sample of metric ``name`` (all label sets); 0 when absent."""
+        """The sum of every sample of counter or gauge ``name`` (any labels, with or without a
+        ``_total`` suffix); 0 when the Collector has not reported it yet."""
         total = 0.0
         for line in self.metrics().splitlines():
-            if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " "):
+            series = line.split("{", 1)[0].split(" ", 1)[0]
+            if series in (name, name + "_total"):
                 total += float(line.rsplit(" ", 1)[1])
         return total
+
+    def wait_for_metric(self, name: str, at_least: float, timeout: float = 30.0) -> float:
+        """Poll ``metric_sum(name)`` until it reaches ``at_least``; its last value.
+
+        Raises:
+            AssertionError: when ``timeout`` seconds pass first.
+        """
+        deadline = time.monotonic() + timeout
+        while (value := self.metric_sum(name)) < at_least:
+            assert time.monotonic() < deadline, f"{name} is {value} after {timeout} s"
+            time.sleep(0.05)
+        return value
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: nothing is flushed."""

@@ -57,6 +57,9 @@ def test_logs_traces_and_metrics_reach_the_backend(otelcol: Path, tmp_path: Path
             emit_spans(gateway.grpc_endpoint, spans)
             _emit_metric(gateway.grpc_endpoint)
             backend.wait_until(lambda s: len(s.records()) == 21 and bool(s.metric_names()))
+            # The Collector's own metrics, served on the port the environment chose.
+            sent = gateway.wait_for_metric("otelcol_exporter_sent_log_records", len(logs))
+            accepted = gateway.metric_sum("otelcol_receiver_accepted_log_records")
 
         records = backend.records()
 
@@ -66,6 +69,7 @@ def test_logs_traces_and_metrics_reach_the_backend(otelcol: Path, tmp_path: Path
     assert all(r.resource["service.name"] in {"web", "checkout"} for r in records)
     # The SDK exports its cumulative counter on flush and again on shutdown.
     assert set(backend.metric_names()) == {"page.views"}
+    assert accepted == sent == len(logs)
 
 
 def test_exporters_are_chosen_by_environment(otelcol: Path, tmp_path: Path) -> None:
