@@ -30,16 +30,6 @@ def _manifest() -> dict[str, Any]:
     return loaded
 
 
-def _path_without_go() -> str:
-    """This PATH minus every directory holding a ``go`` executable."""
-    kept = [
-        directory
-        for directory in os.environ["PATH"].split(os.pathsep)
-        if not (Path(directory) / "go").exists()
-    ]
-    return os.pathsep.join(kept)
-
-
 def _run_script(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(BUILD_SCRIPT)],
@@ -79,23 +69,26 @@ def test_second_run_reuses_the_cached_binary(otelcol: Path) -> None:
     assert otelcol.parent.parent == Path(os.environ.get("SV_OTEL_OTELCOL_CACHE", default_cache))
 
 
-def test_cached_binary_is_found_without_go(otelcol: Path) -> None:
-    result = _run_script(PATH=_path_without_go())
+def test_cached_binary_is_found_without_go(otelcol: Path, tmp_path: Path) -> None:
+    result = _run_script(GO=str(tmp_path / "go"))  # a go command that does not exist
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [str(otelcol)]
 
 
 def test_missing_go_is_named_when_a_build_is_needed(tmp_path: Path) -> None:
-    result = _run_script(PATH=_path_without_go(), SV_OTEL_OTELCOL_CACHE=str(tmp_path))
+    go = tmp_path / "bin" / "go"  # does not exist
+    cache = tmp_path / "cache"
+
+    result = _run_script(GO=str(go), SV_OTEL_OTELCOL_CACHE=str(cache))
 
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "build-collector: Go is not installed ('go' is not on PATH); it is needed to build the "
-        "OpenTelemetry Collector (https://go.dev/doc/install)\n"
+        f"build-collector: Go is not installed ('{go}' is not on PATH); it is needed to build "
+        "the OpenTelemetry Collector (https://go.dev/doc/install)\n"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert not cache.exists()
 
 
 def test_binary_is_the_pinned_release(otelcol: Path) -> None:
