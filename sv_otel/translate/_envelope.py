@@ -13,7 +13,7 @@ from typing import Protocol
 from sv_otel.attributes import SCOPE_NAME, SERVICE_NAME
 from sv_otel.event import JSONValue
 from sv_otel.translate._decode import decode_any, iter_fields
-from sv_otel.translate._encode import AttributeEncoder, field
+from sv_otel.translate._encode import AttributeEncoder, field, varint
 
 __all__ = [
     "DEFAULT_RESOURCE",
@@ -50,15 +50,26 @@ def resource_attributes(
     return resource.attributes
 
 
-def encode_request(records: bytes, resource: ResourceLike | Mapping[str, object] | None) -> bytes:
-    """Wrap encoded records (each already a ``records = 2`` field) into a one-resource request."""
+def encode_request(
+    records: list[bytes], size: int, resource: ResourceLike | Mapping[str, object] | None
+) -> bytes:
+    """Wrap encoded records into a one-resource request, copying them once.
+
+    Args:
+        records: the encoded records, each already a complete ``records = 2`` field, possibly
+            split over several pieces.
+        size: the total length of ``records`` in bytes.
+        resource: the resource, as given to the translators.
+    """
     attributes = resource_attributes(resource)
     resource_body = b"".join(
         [_RESOURCE_ATTRIBUTE.encode(key, _plain(value)) for key, value in attributes.items()]
     )
-    scoped = _SCOPE + records
-    body = field(b"\x0a", resource_body) + field(b"\x12", scoped)
-    return field(b"\x0a", body)
+    resource_field = field(b"\x0a", resource_body)
+    scoped_size = len(_SCOPE) + size
+    scoped_head = b"\x12" + varint(scoped_size)
+    body_size = len(resource_field) + len(scoped_head) + scoped_size
+    return b"".join([b"\x0a", varint(body_size), resource_field, scoped_head, _SCOPE, *records])
 
 
 def _plain(value: object) -> JSONValue:

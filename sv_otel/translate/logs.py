@@ -90,6 +90,7 @@ def encode_logs(
         time.time_ns() if observed_time_unix_nano is None else observed_time_unix_nano
     )
     out: list[bytes] = []
+    size = 0
     for event in events:
         identity = (event.session_id, event.user_id, event.anonymous_id)
         head = _HEADS.get(identity)
@@ -98,14 +99,24 @@ def encode_logs(
         name = _NAMES.get(event.event)
         if name is None:
             name = _remember_name(event.event)
-        parts = [b"\x09", pack_fixed64(event.timestamp * 1_000_000), observed, name, head]
-        for key, value in event.properties.items():
-            parts.append(_PROPERTY.encode(key, value))
-        body = b"".join(parts)
+        # The record's length prefix comes first, so keep its slot and fill it in at the end.
         out.append(b"\x12")
-        out.append(varint(len(body)))
-        out.append(body)
-    return encode_request(b"".join(out), resource)
+        slot = len(out)
+        out.append(b"")
+        out.append(b"\x09")
+        out.append(pack_fixed64(event.timestamp * 1_000_000))
+        out.append(observed)
+        out.append(name)
+        out.append(head)
+        length = 18 + len(name) + len(head)  # 9 + 9 bytes of time fields
+        for key, value in event.properties.items():
+            attribute = _PROPERTY.encode(key, value)
+            out.append(attribute)
+            length += len(attribute)
+        prefix = varint(length)
+        out[slot] = prefix
+        size += 1 + len(prefix) + length
+    return encode_request(out, size, resource)
 
 
 _Identity: TypeAlias = tuple[str, "str | None", "str | None"]

@@ -74,15 +74,18 @@ def encode_spans(
 ) -> bytes:
     """Like :func:`events_to_spans`, but return the serialised request (for exporters)."""
     out: list[bytes] = []
+    size = 0
     run_start = 0
     for index in range(1, len(events) + 1):
         if index == len(events) or events[index].session_id != events[run_start].session_id:
             span = _encode_span(events, run_start, index)
+            prefix = varint(len(span))
             out.append(b"\x12")
-            out.append(varint(len(span)))
+            out.append(prefix)
             out.append(span)
+            size += 1 + len(prefix) + len(span)
             run_start = index
-    return encode_request(b"".join(out), resource)
+    return encode_request(out, size, resource)
 
 
 def _encode_span(events: Sequence[Event], start: int, stop: int) -> bytes:
