@@ -22,10 +22,12 @@ from sv_otel.errors import (
     QueueFullError,
     RetryableExportError,
     SvOtelError,
+    UnauthenticatedError,
     UnsupportedEncodingError,
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
+from sv_otel.sessionvision import IngestClient
 from sv_otel.translate import (
     TranslationStats,
     encode_logs,
@@ -43,6 +45,7 @@ __all__ = [
     "EventSink",
     "ExportError",
     "InvalidBatchError",
+    "IngestClient",
     "InvalidOTLPError",
     "Limits",
     "ParsedBatch",
@@ -53,6 +56,7 @@ __all__ = [
     "RetryableExportError",
     "SvOtelError",
     "TranslationStats",
+    "UnauthenticatedError",
     "UnsupportedEncodingError",
     "__version__",
     "dump_events",
