@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.loop_thread import LoopThread
+from tests.receiver.certs import Certificates, make_certificates
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +15,8 @@ def loop() -> Iterator[LoopThread]:
     thread = LoopThread()
     yield thread
     thread.close()
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(tmp_path_factory.mktemp("certs"))
