@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -143,8 +144,7 @@ def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     try:
         sock = socket.create_server((host, port), family=family, reuse_port=reuse_port)
     except OSError as error:
-        raise ConfigurationError(
-            f"http_address {host}:{port}: cannot listen ({error.strerror})"
-        ) from None
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise ConfigurationError(f"http_address {host}:{port}: cannot listen ({reason})") from None
     sock.setblocking(False)
     return sock

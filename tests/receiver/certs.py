@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,7 @@ def make_certificates(directory: Path) -> Certificates:
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(
                 x509.ExtendedKeyUsage(
-                    [
-                        x509.ExtendedKeyUsageOID.SERVER_AUTH
-                        if server
-                        else x509.ExtendedKeyUsageOID.CLIENT_AUTH
-                    ]
+                    [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
                 ),
                 critical=False,
             )

@@ -22,6 +22,7 @@ class RecordingSink:
     batches: list[list[Event]] = field(default_factory=list)
     refusals: list[QueueFullError] = field(default_factory=list)
     gate: asyncio.Event | None = None
+    entered: int = 0
 
     @property
     def events(self) -> list[Event]:
@@ -30,6 +31,7 @@ class RecordingSink:
     async def submit(self, events: Sequence[Event]) -> None:
         if self.refusals:
             raise self.refusals.pop(0)
+        self.entered += 1
         if self.gate is not None:
             await self.gate.wait()
         self.batches.append(list(events))

@@ -10,7 +10,12 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.logs.v1.logs_pb2 import (
+    LogRecord,
+    ResourceLogs,
+    ScopeLogs,
+    SeverityNumber,
+)
 from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     Gauge,
     Metric,
@@ -49,7 +54,7 @@ def log_record(body: str = "payment failed", **attrs: Any) -> LogRecord:
     attrs.setdefault("session_id", SESSION)
     return LogRecord(
         time_unix_nano=TIME_NS,
-        severity_number=17,
+        severity_number=SeverityNumber.SEVERITY_NUMBER_ERROR,
         severity_text="ERROR",
         body=AnyValue(string_value=body),
         attributes=attributes(**{k: v for k, v in attrs.items() if v is not None}),

@@ -140,7 +140,15 @@ def test_old_instrumentation_library_blocks_are_read_in_both_encodings() -> None
     old_json = json.loads(_json_log())
     block = old_json["resourceLogs"][0].pop("scopeLogs")
     old_json["resourceLogs"][0]["instrumentationLibraryLogs"] = block
-    expected = [Event(**{**_fields(LOG_EVENT), "properties": _no_service(LOG_EVENT)})]
+    properties = {k: v for k, v in LOG_EVENT.properties.items() if k != "service.name"}
+    expected = [
+        Event(
+            event=LOG_EVENT.event,
+            timestamp=LOG_EVENT.timestamp,
+            properties=properties,
+            session_id=LOG_EVENT.session_id,
+        )
+    ]
     assert convert_request(LOGS, proto, json=False).events == expected
     from_json = convert_request(LOGS, json.dumps(old_json).encode(), json=True).events
     assert from_json == [LOG_EVENT]
@@ -153,14 +161,6 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
-
-
-def _fields(event: Event) -> dict[str, object]:
-    return {name: getattr(event, name) for name in event.__struct_fields__}
-
-
-def _no_service(event: Event) -> dict[str, object]:
-    return {k: v for k, v in event.properties.items() if k != "service.name"}
 
 
 @pytest.mark.parametrize("signal", [LOGS, TRACES, METRICS])

@@ -52,14 +52,35 @@ def channel(receiver: OTLPReceiver) -> Iterator[grpc.Channel]:
         yield channel
 
 
-def _call(channel: grpc.Channel, method: str, body: bytes, **kwargs: object) -> bytes:
-    response: bytes = channel.unary_unary(method)(body, timeout=30, **kwargs)
-    return response
+Metadata = tuple[tuple[str, str], ...]
 
 
-def _error(channel: grpc.Channel, method: str, body: bytes, **kwargs: object) -> grpc.RpcError:
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+def _call(
+    channel: grpc.Channel,
+    method: str,
+    body: bytes,
+    *,
+    compression: grpc.Compression | None = None,
+    metadata: Metadata | None = None,
+) -> bytes:
+    stub = channel.unary_unary(method, request_serializer=_raw, response_deserializer=_raw)
+    return stub(body, timeout=30, compression=compression, metadata=metadata)
+
+
+def _error(
+    channel: grpc.Channel,
+    method: str,
+    body: bytes,
+    *,
+    compression: grpc.Compression | None = None,
+    metadata: Metadata | None = None,
+) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as caught:
-        _call(channel, method, body, **kwargs)
+        _call(channel, method, body, compression=compression, metadata=metadata)
     return caught.value
 
 
