@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from sv_otel.batch import parse_batch
 from sv_otel.event import Event
+from tests.loop_thread import LoopThread
 
 HANG: Final = "hang"
 
@@ -108,12 +109,9 @@ class IngestServer:
 
 
 @contextlib.contextmanager
-def running_ingest_server(loop: object, **kwargs: float) -> Iterator[IngestServer]:
+def running_ingest_server(loop: LoopThread, *, hang_seconds: float = 2.0) -> Iterator[IngestServer]:
     """Start an :class:`IngestServer` on a :class:`~tests.loop_thread.LoopThread`."""
-    from tests.loop_thread import LoopThread
-
-    assert isinstance(loop, LoopThread)
-    server = IngestServer(**kwargs)
+    server = IngestServer(hang_seconds=hang_seconds)
     loop.run(server.start())
     try:
         yield server
