@@ -66,11 +66,11 @@ def test_exactly_the_limit_passes_one_more_byte_fails() -> None:
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_bombs_stop_at_the_limit(encoding: str) -> None:
     bomb = (
-        gzip.compress(bytes(200 * 1024 * 1024), compresslevel=9)
+        gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
         if encoding == "gzip"
-        else zlib.compress(bytes(200 * 1024 * 1024), 9)
+        else zlib.compress(bytes(64 * 1024 * 1024), 9)
     )
-    assert len(bomb) < 300_000
+    assert len(bomb) < 100_000
     with pytest.raises(PayloadTooLargeError) as caught:
         decode_body(bomb, encoding, 1024 * 1024)
     assert caught.value.message == ("body: decompresses to more than the limit of 1048576 bytes")

@@ -181,3 +181,15 @@ def test_cors_off_by_default(loop: LoopThread) -> None:
 
 def test_settings_default_addresses_are_loopback() -> None:
     assert ReceiverSettings().grpc_address == "127.0.0.1:4317"
+
+
+def test_http_socket_turns_nagle_off() -> None:
+    # Without it every keep-alive response with a body waits for the client's delayed ACK.
+    from sv_otel.receiver.server import _bind
+
+    sock = _bind("127.0.0.1", 0, reuse_port=False)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()

@@ -91,7 +91,9 @@ class IngestServer:
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/api/v1/ingest/events", self._ingest, methods=["POST"])])
-        sock = socket.create_server(("127.0.0.1", 0))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
