@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sv_otel.components import EventExporter
-from sv_otel.errors import PermanentExportError, QueueFullError
+from sv_otel.errors import PermanentExportError
 from sv_otel.event import Event
 from sv_otel.receiver import OTLPReceiver, ReceiverSettings
 from tests.loop_thread import LoopThread
@@ -17,10 +17,13 @@ from tests.loop_thread import LoopThread
 
 @dataclass
 class RecordingSink:
-    """Keeps every submitted batch; raises the queued errors first (one per call)."""
+    """Keeps every submitted batch; raises the queued errors first (one per call).
+
+    ``refusals`` are usually ``QueueFullError``; any other exception stands for a broken sink.
+    """
 
     batches: list[list[Event]] = field(default_factory=list)
-    refusals: list[QueueFullError] = field(default_factory=list)
+    refusals: list[Exception] = field(default_factory=list)
     gate: asyncio.Event | None = None
     entered: int = 0
 

@@ -270,3 +270,10 @@ def test_100k_record_request(loop: LoopThread, sink: RecordingSink) -> None:
         assert _call(channel, LOGS, body, compression=grpc.Compression.Gzip) == b""
     assert len(sink.events) == 100_000
     assert [e.properties["body"] for e in sink.events[::50_000]] == ["0", "50000"]
+
+
+def test_a_broken_sink_gets_internal(channel: grpc.Channel, sink: RecordingSink) -> None:
+    sink.refusals.append(RuntimeError("disk on fire"))
+    error = _error(channel, LOGS, logs_request(log_record()).SerializeToString())
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error.details() == "internal error; see the receiver's log"

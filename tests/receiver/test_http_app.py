@@ -340,3 +340,29 @@ def test_json_partial_success_count_is_a_string(http: httpx.Client) -> None:
     broken.time_unix_nano = 0
     response = http.post("/v1/logs", content=encode_json(logs_request(broken)), headers=JSON)
     assert json.loads(response.content)["partialSuccess"]["rejectedLogRecords"] == "1"
+
+
+def test_a_broken_sink_gets_500_without_details(
+    http: httpx.Client, sink: RecordingSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink.refusals.append(RuntimeError("disk on fire"))
+    response = http.post("/v1/traces", content=encode_json(traces_request(span())), headers=JSON)
+    assert response.status_code == 500
+    assert response.json() == {"code": 13, "message": "internal error; see the receiver's log"}
+    assert "disk on fire" in caplog.text
+
+
+def test_json_ids_in_any_case_and_invalid_ids_over_http(
+    http: httpx.Client, sink: RecordingSink
+) -> None:
+    document = json.loads(encode_json(logs_request(log_record(), log_record())))
+    records = document["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    records[0]["traceId"] = records[0]["traceId"].upper()
+    records[1]["traceId"] = "5b8e"  # wrong length: read as "not associated"
+    records[1]["newField"] = {"from": "the future"}
+    response = http.post("/v1/logs", content=json.dumps(document).encode(), headers=JSON)
+    assert response.status_code == 200
+    assert response.json() == {}
+    first, second = sink.events
+    assert first.properties["trace_id"] == "5b8efff798038103d269b633813fc60c"
+    assert "trace_id" not in second.properties
