@@ -15,6 +15,7 @@ Every bad value raises :class:`~sv_otel.errors.ConfigurationError` naming the fi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -131,6 +132,81 @@ class ReceiverSettings:
             raise ConfigurationError(
                 f"ReceiverSettings.cors_max_age: expected seconds >= 0, got {self.cors_max_age!r}"
             )
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, object]) -> ReceiverSettings:
+        """Read a configuration block, e.g. the ``otlp`` receiver's in ``sv-otel serve``'s file::
+
+            grpc_address: 0.0.0.0:4317   # null disables gRPC
+            http_address: 0.0.0.0:4318   # null disables HTTP
+            max_request_bytes: 67108864
+            bearer_token: s3cret
+            tls: {cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem}
+            cors_allowed_origins: [https://app.example.com]
+
+        Missing keys keep their defaults.
+
+        Raises:
+            ConfigurationError: an unknown key or a bad value, named.
+        """
+        known = {name: getattr(cls(), name) for name in cls.__slots__}
+        unknown = sorted(set(mapping) - set(known))
+        if unknown:
+            raise ConfigurationError(
+                f"otlp receiver: unknown setting {unknown[0]!r}; known: {', '.join(known)}"
+            )
+        get = mapping.get
+        tls = get("tls")
+        if tls is not None and not isinstance(tls, Mapping):
+            raise ConfigurationError(f"otlp receiver: tls: expected a mapping, got {tls!r}")
+        return cls(
+            grpc_address=_text(get("grpc_address", DEFAULT_GRPC_ADDRESS), "grpc_address"),
+            http_address=_text(get("http_address", DEFAULT_HTTP_ADDRESS), "http_address"),
+            max_request_bytes=_integer(
+                get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES), "max_request_bytes"
+            ),
+            bearer_token=_text(get("bearer_token"), "bearer_token"),
+            tls=None if tls is None else _tls(tls),
+            cors_allowed_origins=_texts(get("cors_allowed_origins", ()), "cors_allowed_origins"),
+            cors_allowed_headers=_texts(get("cors_allowed_headers", ()), "cors_allowed_headers"),
+            cors_max_age=_integer(get("cors_max_age", known["cors_max_age"]), "cors_max_age"),
+        )
+
+
+def _text(value: object, name: str) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise ConfigurationError(f"otlp receiver: {name}: expected a string, got {value!r}")
+
+
+def _integer(value: object, name: str) -> int:
+    if type(value) is int:
+        return value
+    raise ConfigurationError(f"otlp receiver: {name}: expected an integer, got {value!r}")
+
+
+def _texts(value: object, name: str) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)) and all(type(item) is str for item in value):
+        return tuple(value)
+    raise ConfigurationError(f"otlp receiver: {name}: expected a list of strings, got {value!r}")
+
+
+def _tls(mapping: Mapping[str, object]) -> TLSSettings:
+    names = ("cert_file", "key_file", "client_ca_file")
+    unknown = sorted(set(mapping) - set(names))
+    if unknown:
+        raise ConfigurationError(
+            f"otlp receiver: tls: unknown setting {unknown[0]!r}; known: {', '.join(names)}"
+        )
+    for name in names[:2]:
+        if name not in mapping:
+            raise ConfigurationError(f"otlp receiver: tls: {name!r} is required")
+    cert_file = _text(mapping["cert_file"], "tls.cert_file")
+    key_file = _text(mapping["key_file"], "tls.key_file")
+    client_ca_file = _text(mapping.get("client_ca_file"), "tls.client_ca_file")
+    if cert_file is None or key_file is None:
+        raise ConfigurationError("otlp receiver: tls: cert_file and key_file must be paths")
+    return TLSSettings(cert_file, key_file, client_ca_file)
 
 
 def split_address(address: str, where: str = "address") -> tuple[str, int]:

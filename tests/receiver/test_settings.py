@@ -80,3 +80,67 @@ def test_tls_settings_need_paths() -> None:
     with pytest.raises(ConfigurationError) as caught:
         TLSSettings(cert_file="", key_file="key.pem")
     assert caught.value.message == "TLSSettings.cert_file: expected a file path, got ''"
+
+
+def test_from_mapping_reads_a_configuration_block() -> None:
+    settings = ReceiverSettings.from_mapping(
+        {
+            "grpc_address": None,
+            "http_address": "0.0.0.0:4318",
+            "max_request_bytes": 1024,
+            "bearer_token": "s3cret",
+            "tls": {"cert_file": "server.pem", "key_file": "key.pem", "client_ca_file": "ca.pem"},
+            "cors_allowed_origins": ["https://app.example.com"],
+            "cors_allowed_headers": ["X-Request-Id"],
+            "cors_max_age": 60,
+        }
+    )
+    assert settings == ReceiverSettings(
+        grpc_address=None,
+        http_address="0.0.0.0:4318",
+        max_request_bytes=1024,
+        bearer_token="s3cret",
+        tls=TLSSettings("server.pem", "key.pem", "ca.pem"),
+        cors_allowed_origins=("https://app.example.com",),
+        cors_allowed_headers=("X-Request-Id",),
+        cors_max_age=60,
+    )
+    assert ReceiverSettings.from_mapping({}) == ReceiverSettings()
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (
+            {"port": 4317},
+            "otlp receiver: unknown setting 'port'; known: grpc_address, http_address, "
+            "max_request_bytes, bearer_token, tls, cors_allowed_origins, cors_allowed_headers, "
+            "cors_max_age",
+        ),
+        ({"grpc_address": 4317}, "otlp receiver: grpc_address: expected a string, got 4317"),
+        (
+            {"max_request_bytes": "64MiB"},
+            "otlp receiver: max_request_bytes: expected an integer, got '64MiB'",
+        ),
+        ({"tls": "yes"}, "otlp receiver: tls: expected a mapping, got 'yes'"),
+        ({"tls": {"cert_file": "c.pem"}}, "otlp receiver: tls: 'key_file' is required"),
+        (
+            {"tls": {"cert_file": "c", "key_file": "k", "ca": "x"}},
+            "otlp receiver: tls: unknown setting 'ca'; known: cert_file, key_file, client_ca_file",
+        ),
+        (
+            {"cors_allowed_origins": "https://a.example"},
+            "otlp receiver: cors_allowed_origins: expected a list of strings, got "
+            "'https://a.example'",
+        ),
+        (
+            {"http_address": "nowhere"},
+            "ReceiverSettings.http_address: expected host:port (e.g. 127.0.0.1:4317 or "
+            "[::1]:4317), got 'nowhere'",
+        ),
+    ],
+)
+def test_from_mapping_errors(mapping: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ReceiverSettings.from_mapping(mapping)
+    assert caught.value.message == message
