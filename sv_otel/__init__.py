@@ -22,10 +22,12 @@ from sv_otel.errors import (
     QueueFullError,
     RetryableExportError,
     SvOtelError,
+    UnauthenticatedError,
     UnsupportedEncodingError,
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
+from sv_otel.sessionvision import IngestClient
 from sv_otel.translate import (
     TranslationStats,
     encode_logs,
@@ -42,6 +44,7 @@ __all__ = [
     "EventExporter",
     "EventSink",
     "ExportError",
+    "IngestClient",
     "InvalidBatchError",
     "InvalidOTLPError",
     "Limits",
@@ -53,6 +56,7 @@ __all__ = [
     "RetryableExportError",
     "SvOtelError",
     "TranslationStats",
+    "UnauthenticatedError",
     "UnsupportedEncodingError",
     "__version__",
     "dump_events",

@@ -9,6 +9,7 @@ Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Ea
     |   +-- PayloadTooLargeError     413  over a size limit (checked after decompression)
     |   +-- UnsupportedEncodingError 415  a Content-Encoding sv_otel does not speak
     +-- InvalidOTLPError             400  OTLP data (protobuf or JSON) that cannot be decoded
+    +-- UnauthenticatedError         401  a request without the required credentials
     +-- QueueFullError               503  the durable queue is full: try again after ``retry_after``
     +-- ExportError                  502  an exporter could not deliver a batch
     |   +-- RetryableExportError     503  worth trying again (after ``retry_after``, if known)
@@ -33,6 +34,7 @@ __all__ = [
     "QueueFullError",
     "RetryableExportError",
     "SvOtelError",
+    "UnauthenticatedError",
     "UnsupportedEncodingError",
 ]
 
@@ -69,6 +71,12 @@ class InvalidOTLPError(SvOtelError):
     """OTLP protobuf or OTLP/JSON data that cannot be decoded."""
 
     status_hint: ClassVar[int] = 400
+
+
+class UnauthenticatedError(SvOtelError):
+    """A request without the required credentials (e.g. a missing or wrong bearer token)."""
+
+    status_hint: ClassVar[int] = 401
 
 
 class QueueFullError(SvOtelError):

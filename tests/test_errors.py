@@ -15,6 +15,7 @@ from sv_otel.errors import (
     QueueFullError,
     RetryableExportError,
     SvOtelError,
+    UnauthenticatedError,
     UnsupportedEncodingError,
 )
 
@@ -26,6 +27,7 @@ from sv_otel.errors import (
         (PayloadTooLargeError("x"), 413),
         (UnsupportedEncodingError("x"), 415),
         (InvalidOTLPError("x"), 400),
+        (UnauthenticatedError("x"), 401),
         (QueueFullError("x"), 503),
         (RetryableExportError("x"), 503),
         (PermanentExportError("x"), 502),

@@ -88,6 +88,8 @@ def iter_fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int,
     """
     while pos < end:
         tag, pos = read_varint(buf, pos)
+        if tag < 8:
+            raise InvalidOTLPError("protobuf: field number 0 is not valid")
         wire = tag & 7
         if wire == 2:
             length, pos = read_varint(buf, pos)

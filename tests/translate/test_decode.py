@@ -96,3 +96,13 @@ def test_invalid_utf8_is_refused() -> None:
             )
         )
     assert logs_to_events(bad) == []
+
+
+@pytest.mark.parametrize("translate", [logs_to_events, spans_to_events])
+@pytest.mark.parametrize("body", [b"\x00", b"\x00" * 64, b"\x01\x00", field(b"\x0a", b"\x00\x00")])
+def test_field_number_zero_is_refused(
+    translate: Callable[[bytes], list[Event]], body: bytes
+) -> None:
+    # Zero bytes (tag 0) are not protobuf: a body of zeros must not pass as an empty request.
+    with pytest.raises(InvalidOTLPError, match="protobuf: field number 0 is not valid"):
+        translate(body)

@@ -1,0 +1,64 @@
+"""What both transports do with a decoded-size-checked body: convert, submit, respond.
+
+The transports own framing (HTTP headers, gRPC metadata, decompression, limits); this owns the
+order of the rest: convert the records, hand the events to the :class:`~sv_otel.EventSink` (which
+may refuse with :class:`~sv_otel.errors.QueueFullError`), count, and encode the response.
+Conversion of big bodies runs in a worker thread so that one 64 MiB request does not stall every
+other connection of the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from sv_otel.components import EventSink
+from sv_otel.receiver.convert import Conversion, convert_request, encode_response
+from sv_otel.receiver.metrics import count_conversion
+from sv_otel.receiver.signals import Signal
+
+__all__ = ["OFFLOAD_BYTES", "ExportHandler"]
+
+OFFLOAD_BYTES: Final = 1024 * 1024
+"""Bodies larger than this are converted in a worker thread."""
+
+
+class ExportHandler:
+    """Turns one OTLP export request into events for a sink, and answers it.
+
+    Args:
+        sink: where converted events go.
+        offload_bytes: bodies above this size are converted off the event loop.
+    """
+
+    def __init__(self, sink: EventSink, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
+        self._sink = sink
+        self._offload_bytes = offload_bytes
+
+    async def export(self, signal: Signal, data: bytes, *, json: bool) -> tuple[bytes, bool]:
+        """Handle one request body.
+
+        Args:
+            signal: the signal of the endpoint or service called.
+            data: the decompressed body.
+            json: whether ``data`` (and so the response) is OTLP/JSON.
+
+        Returns:
+            The encoded ``Export*ServiceResponse`` and whether it is a partial success.
+
+        Raises:
+            InvalidOTLPError: the body does not decode.
+            QueueFullError: the sink has no room; nothing of the request was kept.
+        """
+        if len(data) > self._offload_bytes:
+            conversion = await asyncio.to_thread(convert_request, signal, data, json=json)
+        else:
+            conversion = convert_request(signal, data, json=json)
+        if conversion.events:
+            await self._sink.submit(conversion.events)
+        count_conversion(conversion)
+        return self._respond(conversion, json=json)
+
+    @staticmethod
+    def _respond(conversion: Conversion, *, json: bool) -> tuple[bytes, bool]:
+        return encode_response(conversion, json=json), conversion.message is not None

@@ -1,0 +1,81 @@
+"""The ``sessionvision_file`` exporter: events as sessionvision JSON lines in a file.
+
+The embedded default for the OTLP-to-sessionvision direction, when no ingest host is configured.
+Each event is one line of the SDK's event JSON (``{"event": ..., "timestamp": ..., ...}``), the
+format :func:`sv_otel.parse_batch` and ``sv-otel translate`` read back. Lines are appended and
+flushed on every export; a line is never split across exports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, ClassVar
+
+import msgspec
+
+from sv_otel.errors import RetryableExportError
+from sv_otel.event import Event
+from sv_otel.sessionvision.metrics import EVENTS
+
+__all__ = ["SessionvisionFileExporter"]
+
+_encode = msgspec.json.Encoder().encode
+
+
+class SessionvisionFileExporter:
+    """Appends events, one JSON object a line, to a file.
+
+    Args:
+        path: the file (created if missing, appended to if not).
+        name: the component name.
+    """
+
+    type: ClassVar[str] = "sessionvision_file"
+
+    def __init__(self, path: str | os.PathLike[str], *, name: str = "sessionvision_file") -> None:
+        self.name = name
+        self.path = Path(path)
+        self._file: IO[bytes] | None = None
+        self._lock = asyncio.Lock()
+
+    async def export(self, events: Sequence[Event]) -> None:
+        """Append ``events`` and flush.
+
+        Raises:
+            RetryableExportError: the file cannot be opened or written (disk full, permissions);
+                nothing of ``events`` was written.
+        """
+        if not events:
+            return
+        data = b"".join([_encode(event) + b"\n" for event in events])
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._write, data)
+            except OSError as error:
+                raise RetryableExportError(
+                    f"{self.path}: cannot write ({error.strerror or error})"
+                ) from None
+        EVENTS.labels("written").inc(len(events))
+
+    async def shutdown(self) -> None:
+        """Close the file."""
+        async with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def _write(self, data: bytes) -> None:
+        if self._file is None:
+            self._file = self.path.open("ab")
+        start = self._file.tell()
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError:
+            # Leave no partial line behind: the queue will retry the whole batch.
+            self._file.seek(start)
+            self._file.truncate()
+            raise

@@ -1,0 +1,195 @@
+"""OTLPReceiver: both transports started and stopped together, graceful stop, TLS, CORS, auth."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import httpx
+import pytest
+
+from sv_otel.errors import ConfigurationError
+from sv_otel.receiver import OTLPReceiver, ReceiverSettings, TLSSettings
+from tests.loop_thread import LoopThread
+from tests.receiver.certs import Certificates
+from tests.receiver.harness import RecordingSink, running_receiver, settings
+from tests.receiver.otlp import log_record, logs_request
+
+BODY = logs_request(log_record()).SerializeToString()
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+
+
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+def _post(port: int) -> httpx.Response:
+    return httpx.post(
+        f"http://127.0.0.1:{port}/v1/logs", content=BODY, headers=PROTOBUF, timeout=30
+    )
+
+
+def test_both_transports_on_free_ports(loop: LoopThread) -> None:
+    sink = RecordingSink()
+    with running_receiver(loop, sink) as receiver:
+        assert receiver.grpc_port and receiver.http_port
+        assert _post(receiver.http_port).status_code == 200
+        with grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+            channel.unary_unary(LOGS, _raw, _raw)(BODY, timeout=10)
+    assert len(sink.events) == 2
+
+
+def test_only_one_transport(loop: LoopThread) -> None:
+    with running_receiver(loop, RecordingSink(), grpc_address=None) as receiver:
+        assert receiver.grpc_port is None and receiver.http_port
+
+
+def test_http_port_in_use_is_a_configuration_error(loop: LoopThread) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        receiver = OTLPReceiver(RecordingSink(), settings(http_address=f"127.0.0.1:{port}"))
+        with pytest.raises(ConfigurationError) as caught:
+            loop.run(receiver.start())
+    assert caught.value.message == (
+        f"http_address 127.0.0.1:{port}: cannot listen (Address already in use)"
+    )
+
+
+def test_grpc_port_in_use_is_a_configuration_error(loop: LoopThread) -> None:
+    with running_receiver(loop, RecordingSink(), http_address=None) as first:
+        address = f"127.0.0.1:{first.grpc_port}"
+        second = OTLPReceiver(RecordingSink(), settings(grpc_address=address, http_address=None))
+        with pytest.raises(ConfigurationError) as caught:
+            loop.run(second.start())
+    assert caught.value.message.startswith(f"grpc_address {address}: cannot listen (")
+
+
+def test_stop_lets_in_flight_requests_finish(loop: LoopThread) -> None:
+    sink = RecordingSink(gate=asyncio.Event())
+    receiver = OTLPReceiver(sink, settings())
+    loop.run(receiver.start())
+    assert receiver.http_port and receiver.grpc_port
+    with (
+        ThreadPoolExecutor(2) as pool,
+        grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel,
+    ):
+        http_call = pool.submit(_post, receiver.http_port)
+        grpc_call = pool.submit(channel.unary_unary(LOGS, _raw, _raw), BODY, timeout=30)
+        deadline = time.monotonic() + 10
+        while sink.entered < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sink.entered == 2
+        stopping = asyncio.run_coroutine_threadsafe(receiver.stop(10), loop.loop)
+        time.sleep(0.2)
+        assert not stopping.done()  # waiting for the two requests
+        assert sink.gate is not None
+        loop.loop.call_soon_threadsafe(sink.gate.set)
+        assert http_call.result(30).status_code == 200
+        assert grpc_call.result(30) == b""
+        stopping.result(30)
+    assert len(sink.events) == 2
+
+
+def test_http_bearer_token(loop: LoopThread) -> None:
+    sink = RecordingSink()
+    with running_receiver(loop, sink, bearer_token="s3cret") as receiver:
+        url = f"http://127.0.0.1:{receiver.http_port}/v1/logs"
+        missing = httpx.post(url, content=BODY, headers=PROTOBUF)
+        wrong = httpx.post(
+            url,
+            content=b"{}",
+            headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+        )
+        right = httpx.post(
+            url, content=BODY, headers={**PROTOBUF, "Authorization": "Bearer s3cret"}
+        )
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert wrong.json() == {"code": 16, "message": "authorization: invalid bearer token"}
+    assert right.status_code == 200
+    assert len(sink.events) == 1
+
+
+def test_http_tls_and_mutual_tls(loop: LoopThread, certificates: Certificates) -> None:
+    context = ssl.create_default_context(cafile=str(certificates.ca))
+    tls = TLSSettings(str(certificates.server_cert), str(certificates.server_key))
+    sink = RecordingSink()
+    with running_receiver(loop, sink, tls=tls, grpc_address=None) as receiver:
+        url = f"https://127.0.0.1:{receiver.http_port}/v1/logs"
+        assert httpx.post(url, content=BODY, headers=PROTOBUF, verify=context).status_code == 200
+    mutual = TLSSettings(
+        str(certificates.server_cert), str(certificates.server_key), str(certificates.ca)
+    )
+    with running_receiver(loop, sink, tls=mutual, grpc_address=None) as receiver:
+        url = f"https://127.0.0.1:{receiver.http_port}/v1/logs"
+        with pytest.raises(httpx.TransportError):
+            httpx.post(url, content=BODY, headers=PROTOBUF, verify=context)
+        context.load_cert_chain(str(certificates.client_cert), str(certificates.client_key))
+        assert httpx.post(url, content=BODY, headers=PROTOBUF, verify=context).status_code == 200
+    assert len(sink.events) == 2
+
+
+def test_cors_for_browser_sdks(loop: LoopThread) -> None:
+    origins = ("https://app.example.com", "https://*.example.org")
+    with running_receiver(loop, RecordingSink(), cors_allowed_origins=origins) as receiver:
+        url = f"http://127.0.0.1:{receiver.http_port}/v1/traces"
+
+        def preflight(origin: str) -> httpx.Response:
+            return httpx.options(
+                url,
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type",
+                },
+            )
+
+        allowed = preflight("https://app.example.com")
+        wildcard = preflight("https://eu.example.org")
+        refused = preflight("https://evil.example.net")
+        post = httpx.post(
+            url,
+            content=b"{}",
+            headers={"Content-Type": "application/json", "Origin": "https://app.example.com"},
+        )
+    assert allowed.status_code == wildcard.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert wildcard.headers["access-control-allow-origin"] == "https://eu.example.org"
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+    assert "content-type" in allowed.headers["access-control-allow-headers"].lower()
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert post.status_code == 200
+    assert post.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert post.headers["access-control-expose-headers"] == "Retry-After"
+
+
+def test_cors_off_by_default(loop: LoopThread) -> None:
+    with running_receiver(loop, RecordingSink()) as receiver:
+        response = httpx.options(
+            f"http://127.0.0.1:{receiver.http_port}/v1/logs",
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
+        )
+    assert response.status_code == 405
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_settings_default_addresses_are_loopback() -> None:
+    assert ReceiverSettings().grpc_address == "127.0.0.1:4317"
+
+
+def test_http_socket_turns_nagle_off() -> None:
+    # Without it every keep-alive response with a body waits for the client's delayed ACK.
+    from sv_otel.receiver.server import _bind
+
+    sock = _bind("127.0.0.1", 0, reuse_port=False)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()

@@ -1,0 +1,102 @@
+"""The sessionvision exporter: configuration, and resends that neither lose nor duplicate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sv_otel.errors import ConfigurationError, RetryableExportError
+from sv_otel.event import Event
+from sv_otel.sessionvision import (
+    IngestClient,
+    SessionvisionExporter,
+    SessionvisionExporterConfig,
+)
+from tests.loop_thread import LoopThread
+from tests.sessionvision.ingest_server import running_ingest_server
+
+
+def _events(sessions: int) -> list[Event]:
+    return [
+        Event(event="click", timestamp=1_709_856_000_000 + s, session_id=f"s{s}")
+        for s in range(sessions)
+    ]
+
+
+def test_config_from_mapping_with_defaults() -> None:
+    config = SessionvisionExporterConfig.from_mapping({"endpoint": "https://ingest.example.com"})
+    assert config == SessionvisionExporterConfig(endpoint="https://ingest.example.com")
+    assert (config.max_events, config.max_bytes, config.timeout) == (500, 1024 * 1024, 10.0)
+    full = SessionvisionExporterConfig.from_mapping(
+        {
+            "endpoint": "http://127.0.0.1:9",
+            "token": "sv_pub_1",
+            "max_events": 10,
+            "max_bytes": 2048,
+            "timeout": 3,
+            "max_concurrency": 2,
+        }
+    )
+    assert full.timeout == 3.0 and full.token == "sv_pub_1" and full.max_concurrency == 2
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({}, "sessionvision exporter: 'endpoint' is required"),
+        (
+            {"endpoint": "https://x", "retries": 3},
+            "sessionvision exporter: unknown setting 'retries'; known: endpoint, token, "
+            "max_events, max_bytes, timeout, max_concurrency",
+        ),
+        ({"endpoint": 5}, "sessionvision exporter: endpoint: expected str, got 5"),
+        (
+            {"endpoint": "https://x", "max_events": "10"},
+            "sessionvision exporter: max_events: expected int, got '10'",
+        ),
+        (
+            {"endpoint": "https://x", "timeout": True},
+            "sessionvision exporter: timeout: expected int or float, got True",
+        ),
+    ],
+)
+def test_config_errors(mapping: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        SessionvisionExporterConfig.from_mapping(mapping)
+    assert caught.value.message == message
+
+
+def test_a_retried_batch_sends_only_what_was_not_delivered(loop: LoopThread) -> None:
+    events = _events(3)
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            config = SessionvisionExporterConfig(endpoint=server.url, max_concurrency=1)
+            client = IngestClient(server.url, max_concurrency=1, retry_delays=())
+            exporter = SessionvisionExporter(config, name="sessionvision/test", client=client)
+            server.plan(200, 500)  # the second session's post fails, with no retry left
+            with pytest.raises(RetryableExportError):
+                await exporter.export(events)
+            await exporter.export(events)  # the queue's retry of the same batch
+            await exporter.shutdown()
+
+        loop.run(scenario())
+    assert [r.status for r in server.received] == [200, 500, 200, 200]
+    assert sorted(e.session_id for e in server.events) == ["s0", "s1", "s2"]  # each once
+
+
+def test_exporter_builds_its_client_from_the_config(loop: LoopThread) -> None:
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            exporter = SessionvisionExporter(
+                SessionvisionExporterConfig(endpoint=server.url, token="sv_pub_9", max_events=1)
+            )
+            assert (exporter.name, exporter.type) == ("sessionvision", "sessionvision")
+            await exporter.export(_events(1) * 2)
+            await exporter.shutdown()
+
+        loop.run(scenario())
+    assert [len(r.events) for r in server.received] == [1, 1]
+    assert {r.token for r in server.received} == {"sv_pub_9"}
