@@ -7,9 +7,9 @@ that request, so it is held to a narrow rule before it is used:
 2. C0 and C1 control characters and DEL (``[\\x00-\\x1f\\x7f-\\x9f]``) are removed and the
    result is trimmed of whitespace (PostHog's rule for tracing headers);
 3. what is left must be 1 to ``max_length`` characters (256 for ids, 1024 for tokens) of
-   ``A-Z a-z 0-9 . _ : @ + = ~ -``. A longer value is **rejected, not truncated** (a truncated
-   id would link the request to some other session), and so is any other character: commas,
-   slashes, spaces inside the value, quotes, non-ASCII letters.
+   ``A-Z a-z 0-9 . _ : @ + = ~ -``, the first a letter or digit. A longer value is **rejected,
+   not truncated** (a truncated id would link the request to some other session), and so is
+   any other character: commas, slashes, spaces inside the value, quotes, non-ASCII letters.
 
 The rule accepts UUIDs, hex ids, ULIDs, Highlight's secure ids, e-mail-like user ids, and
 base64url or JWT-shaped tokens. Clean values (the common case) cost one regular-expression match.
@@ -29,7 +29,7 @@ MAX_TOKEN_LENGTH: Final = 1024
 """Longest token accepted (a signed session token, an OpenReplay session token)."""
 
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
-_ID: Final = re.compile(r"[A-Za-z0-9._:@+=~-]+")
+_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=~-]*")
 
 
 def clean_id(value: object, max_length: int = MAX_ID_LENGTH) -> str | None:
