@@ -10,9 +10,11 @@ record goes on unchanged.
 Stamped: ``session.id``; ``enduser.pseudo.id`` (the browser's anonymous id);
 ``sessionvision.client.user.id`` (the user id the browser asserted); ``user.id`` (the user the
 server bound with :func:`sv_otel.bind_user`); optionally vendor aliases (``highlight.session_id``,
-``sessionId``), and on each request's local root span a link to the session's trace. Values
-given explicitly win: a span that starts with a ``session.id`` of its own is left alone, and a
-log record keeps every attribute it already has.
+``sessionId``), and on each request's local root span a link to the session's trace.
+
+A log record keeps every attribute it already has. A span is stamped as it starts, without
+looking at the attributes it started with (looking costs more than stamping): to record another
+session on a span, set ``session.id`` on it after it has started; the later value wins.
 
 Add the log processor **before** the processors that export (``SimpleLogRecordProcessor``
 exports inside ``emit``, so a processor added after it is too late); span processors may come
@@ -128,8 +130,7 @@ class SessionSpanProcessor(SpanProcessor):
                         {SESSION_ID: identity.session_id},
                     )
             stamp = identity.attributes(self._options)
-            given = span.attributes
-            if stamp and (given is None or SESSION_ID not in given):
+            if stamp:
                 span.set_attributes(stamp)
         except Exception:
             self._failures.report("SessionSpanProcessor.on_start")

@@ -179,16 +179,19 @@ def test_an_identity_without_ids_stamps_nothing(pipeline: Pipeline) -> None:
     assert pipeline.log_attributes() == [{}]
 
 
-def test_explicit_values_win(pipeline: Pipeline) -> None:
+def test_log_records_keep_their_own_values_and_spans_take_a_later_one(
+    pipeline: Pipeline,
+) -> None:
     context = request_context()
-    pipeline.tracer.start_span("worker", context=context, attributes={"session.id": "s2"}).end()
     pipeline.logger.emit(
         body="mine", context=context, attributes={"enduser.pseudo.id": "given", "k": 1}
     )
-    assert pipeline.attributes("worker") == {"session.id": "s2"}
+    with pipeline.tracer.start_as_current_span("worker", context=context) as span:
+        span.set_attribute("session.id", "s2")
     assert pipeline.log_attributes() == [
         {"session.id": SESSION, "enduser.pseudo.id": "given", "k": 1}
     ]
+    assert pipeline.attributes("worker") == {**STAMP, "session.id": "s2"}
 
 
 def test_a_client_user_id_is_not_an_authenticated_one() -> None:
