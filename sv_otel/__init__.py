@@ -27,6 +27,16 @@ from sv_otel.errors import (
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
+from sv_otel.linking import (
+    LinkingSetup,
+    SessionIdentity,
+    SessionLogRecordProcessor,
+    SessionPropagator,
+    SessionSpanProcessor,
+    bind_user,
+    current_session,
+    instrument,
+)
 from sv_otel.sessionvision import IngestClient
 from sv_otel.translate import (
     TranslationStats,
@@ -48,22 +58,30 @@ __all__ = [
     "InvalidBatchError",
     "InvalidOTLPError",
     "Limits",
+    "LinkingSetup",
     "ParsedBatch",
     "PayloadTooLargeError",
     "PermanentExportError",
     "QueueFullError",
     "Rejection",
     "RetryableExportError",
+    "SessionIdentity",
+    "SessionLogRecordProcessor",
+    "SessionPropagator",
+    "SessionSpanProcessor",
     "SvOtelError",
     "TranslationStats",
     "UnauthenticatedError",
     "UnsupportedEncodingError",
     "__version__",
+    "bind_user",
+    "current_session",
     "dump_events",
     "encode_logs",
     "encode_spans",
     "events_to_logs",
     "events_to_spans",
+    "instrument",
     "logs_to_events",
     "parse_batch",
     "spans_to_events",

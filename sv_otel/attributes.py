@@ -44,9 +44,12 @@ from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 from opentelemetry.semconv.attributes.url_attributes import URL_FULL
 
 __all__ = [
+    "CLIENT_USER_ID",
     "ENDUSER_PSEUDO_ID",
     "ESCAPE_PREFIX",
     "EVENT_FIELD_ATTRIBUTES",
+    "HIGHLIGHT_SESSION_ID",
+    "POSTHOG_SESSION_ID",
     "PROPERTY_ATTRIBUTES",
     "SCOPE_NAME",
     "SERVICE_NAME",
@@ -82,6 +85,22 @@ PROPERTY_ATTRIBUTES: Final[Mapping[str, str]] = MappingProxyType(
     {"$current_url": URL_FULL, "$browser": USER_AGENT_NAME, "$os": USER_AGENT_OS_NAME}
 )
 """Automatic properties that have a semantic convention, and that convention's key."""
+
+# Linking backend telemetry to browser sessions (sv_otel.linking). ``session.id``,
+# ``enduser.pseudo.id`` (the browser's anonymous id) and ``user.id`` (the user the *server*
+# authenticated) are the semantic-convention keys above; these are the rest.
+
+CLIENT_USER_ID: Final = "sessionvision.client.user.id"
+"""The user id a browser *asserted* (a request header or a ``user.id`` baggage entry).
+
+It is not authenticated, so it never lands on ``user.id`` unless the application opts in;
+``user.id`` is for the user the server authenticated itself (:func:`sv_otel.bind_user`)."""
+
+HIGHLIGHT_SESSION_ID: Final = "highlight.session_id"
+"""Vendor alias of ``session.id`` read by Highlight's OTLP ingest (optional)."""
+
+POSTHOG_SESSION_ID: Final = "sessionId"
+"""Vendor alias of ``session.id`` PostHog links OTLP logs to replays by (optional)."""
 
 _PROPERTY_FOR_ATTRIBUTE: Final = {v: k for k, v in PROPERTY_ATTRIBUTES.items()}
 _RESERVED: Final = frozenset({"", *EVENT_FIELD_ATTRIBUTES.values(), *PROPERTY_ATTRIBUTES.values()})

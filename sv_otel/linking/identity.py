@@ -1,0 +1,139 @@
+"""The session identity of one request, kept in the OpenTelemetry context, and user binding.
+
+:class:`~sv_otel.linking.SessionPropagator` puts a fresh :class:`SessionIdentity` into the
+context of every request it extracts (even one without a session, so the server can still bind
+its user). Every span started and every log record emitted in that context, in child tasks and
+in threads that carry the context, reads the same object; nothing is ever ``attach()``-ed.
+
+The server binds the user it authenticated with :func:`bind_user`, typically in its auth
+dependency or middleware::
+
+    user = authenticate(request)
+    sv_otel.bind_user(user.id)
+
+From then on the request's spans and log records carry ``user.id``, and so do the request's
+root span and the current span, which had started before. This is the only way to ``user.id``:
+a user id the browser sends is client-asserted and goes to ``sessionvision.client.user.id``
+(unless ``trust_client_user_id`` is set).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from opentelemetry import trace
+from opentelemetry.context import Context, create_key, get_value, set_value
+
+from sv_otel.attributes import CLIENT_USER_ID, ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID
+from sv_otel.errors import ConfigurationError
+from sv_otel.linking.options import LinkingOptions
+
+__all__ = ["SessionIdentity", "bind_user", "current_session", "with_identity"]
+
+_IDENTITY_KEY: Final = create_key("sv_otel.session-identity")
+
+
+@dataclass(eq=False, slots=True)
+class SessionIdentity:
+    """Who a request comes from, as read from its carriers (read it; do not assign to it).
+
+    Attributes:
+        session_id: the browser session, or None.
+        client_user_id: the user id the browser asserted (not authenticated), or None.
+        anonymous_id: the browser's anonymous (pseudonymous) id, or None.
+        carrier: the header or baggage entry the session id came from, or None.
+        verified: whether the session id came from a verified signed token.
+        user_id: the user the server authenticated (:func:`bind_user`), or None.
+    """
+
+    session_id: str | None
+    client_user_id: str | None = None
+    anonymous_id: str | None = None
+    carrier: str | None = None
+    verified: bool = False
+    user_id: str | None = None
+    _root: weakref.ref[trace.Span] | None = field(default=None, repr=False)
+    _cache: tuple[LinkingOptions, Mapping[str, str]] | None = field(default=None, repr=False)
+
+    def attributes(self, options: LinkingOptions) -> Mapping[str, str]:
+        """The attributes to stamp on spans and log records under ``options`` (cached)."""
+        cache = self._cache
+        if cache is not None and (cache[0] is options or cache[0] == options):
+            return cache[1]
+        stamp: dict[str, str] = {}
+        if self.session_id is not None:
+            stamp[SESSION_ID] = self.session_id
+            for key in options.alias_keys:
+                stamp[key] = self.session_id
+        if self.anonymous_id is not None:
+            stamp[ENDUSER_PSEUDO_ID] = self.anonymous_id
+        if self.client_user_id is not None:
+            if options.trust_client_user_id:
+                stamp[USER_ID] = self.client_user_id
+            else:
+                stamp[CLIENT_USER_ID] = self.client_user_id
+        if self.user_id is not None:
+            stamp[USER_ID] = self.user_id
+        self._cache = (options, stamp)
+        return stamp
+
+    def remember_root(self, span: trace.Span) -> None:
+        """Remember the request's local root span (the first one), so a later bind reaches it."""
+        if self._root is None:
+            self._root = weakref.ref(span)
+
+    def root_span(self) -> trace.Span | None:
+        """The request's local root span, while it is alive."""
+        return None if self._root is None else self._root()
+
+    def bind(self, user_id: str) -> None:
+        """Set the authenticated user (see :func:`bind_user`)."""
+        self.user_id = user_id
+        self._cache = None
+
+
+def with_identity(identity: SessionIdentity, context: Context | None = None) -> Context:
+    """Return ``context`` (default: the current one) carrying ``identity``."""
+    return set_value(_IDENTITY_KEY, identity, context)
+
+
+def current_session(context: Context | None = None) -> SessionIdentity | None:
+    """Return the session identity of ``context`` (default: the current one), or None."""
+    identity = get_value(_IDENTITY_KEY, context)
+    return identity if isinstance(identity, SessionIdentity) else None
+
+
+def bind_user(user_id: str, *, context: Context | None = None) -> bool:
+    """Bind the user the server authenticated to the current request.
+
+    Spans started and log records emitted afterwards in the request carry ``user.id`` =
+    ``user_id``; the request's root span and the current span get it at once.
+
+    Args:
+        user_id: the authenticated user's id (trusted: it comes from the server, so it is
+            stamped as given).
+        context: the request's context; default the current one.
+
+    Returns:
+        True if the request has a session identity (the propagator extracted it) and the user
+        is bound for the rest of the request; False if there is none, in which case only the
+        current span gets ``user.id``.
+
+    Raises:
+        ConfigurationError: ``user_id`` is not a non-empty string.
+    """
+    if type(user_id) is not str or not user_id:
+        raise ConfigurationError(f"bind_user: expected a non-empty user id, got {user_id!r}")
+    identity = current_session(context)
+    current = trace.get_current_span(context)
+    if identity is not None:
+        identity.bind(user_id)
+        root = identity.root_span()
+        if root is not None and root is not current and root.is_recording():
+            root.set_attribute(USER_ID, user_id)
+    if current.is_recording():
+        current.set_attribute(USER_ID, user_id)
+    return identity is not None
