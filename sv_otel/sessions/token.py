@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import string
 import time
 from collections.abc import Callable
 from typing import Final, TypeAlias
@@ -55,6 +56,7 @@ TokenVerifier: TypeAlias = Callable[[str], "str | None"]
 
 _VERSION: Final = "v1"
 _MAC_LENGTH: Final = 43  # base64url of 32 bytes, unpadded
+_BASE64URL: Final = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 def sign_session_token(
@@ -107,7 +109,12 @@ def check_session_token(token: str, *, secret: bytes, now: float | None = None) 
     if type(token) is not str or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidSessionTokenError("not a session token")
     parts = token.split(".")
-    if len(parts) != 4 or parts[0] != _VERSION or len(parts[3]) != _MAC_LENGTH:
+    if (
+        len(parts) != 4
+        or parts[0] != _VERSION
+        or len(parts[3]) != _MAC_LENGTH
+        or not _BASE64URL.issuperset(parts[3])
+    ):
         raise InvalidSessionTokenError("not a session token")
     encoded_id, expiry_text, mac_text = parts[1], parts[2], parts[3]
     if not expiry_text.isascii() or not expiry_text.isdigit() or len(expiry_text) > 12:
