@@ -225,11 +225,27 @@ class _Known:
 class _Run:
     """The work of one processor call: output events, changes to commit, lines to write."""
 
-    __slots__ = ("changes", "idle_gap_ms", "out", "processor", "recorded", "summaries")
+    __slots__ = (
+        "changes",
+        "idle_gap_ms",
+        "longest_ms",
+        "max_sessions",
+        "out",
+        "processor",
+        "record_events",
+        "recorded",
+        "summaries",
+        "timeout_ms",
+    )
 
     def __init__(self, processor: SessionLifecycleProcessor) -> None:
+        config = processor.config
         self.processor = processor
-        self.idle_gap_ms = processor.config.idle_gap_ms
+        self.idle_gap_ms = config.idle_gap_ms
+        self.timeout_ms = config.inactivity_timeout_ms
+        self.longest_ms = config.max_duration_ms
+        self.max_sessions = config.max_sessions
+        self.record_events = config.record_events
         self.out: list[Event] = []
         self.changes = Changes()
         self.summaries: list[bytes] = []
@@ -237,17 +253,16 @@ class _Run:
 
     def add(self, event: Event, now_ms: int, known: _Known) -> None:
         p = self.processor
-        config = p.config
         session_id = event.session_id
         if event.event in LIFECYCLE_EVENTS:
             self.out.append(event)
             return
         state = p._by_seen.get(session_id)
         if state is not None and (
-            now_ms - state.last_seen_ms >= config.inactivity_timeout_ms
-            or now_ms - state.first_seen_ms >= config.max_duration_ms
+            now_ms - state.last_seen_ms >= self.timeout_ms
+            or now_ms - state.first_seen_ms >= self.longest_ms
         ):
-            expired = now_ms - state.first_seen_ms >= config.max_duration_ms
+            expired = now_ms - state.first_seen_ms >= self.longest_ms
             self.end(state, "max_duration" if expired else "timeout")
             state = None
         if state is None:
@@ -264,10 +279,10 @@ class _Run:
         observe(state, event, now_ms, self.idle_gap_ms)
         self.changes.upserted[session_id] = state
         self.out.append(event)
-        if state.recorded < config.record_events:
+        if state.recorded < self.record_events:
             state.recorded += 1
             self.recorded.append(_JSON.encode(event))
-        if len(p._by_seen) > config.max_sessions:
+        if len(p._by_seen) > self.max_sessions:
             self.end(next(iter(p._by_seen.values())), "evicted")
 
     def end(self, state: SessionState, reason: str) -> None:
@@ -286,18 +301,19 @@ class _Run:
         )
         self.out.append(end)
         self.summaries.append(_JSON.encode(highlight_document(state, p.config, end_reason=reason)))
-        if p.config.record_events:
+        if self.record_events:
             self.recorded.append(_JSON.encode(end))
 
     def _start(self, event: Event, now_ms: int, known: _Known) -> SessionState:
         p = self.processor
         previous = None
-        for identity in _identities(event):
+        identities = _identities(event)
+        for identity in identities:
             candidate = self.changes.identities.get(identity) or known.last.get(identity)
             if candidate is not None and candidate != event.session_id:
                 previous = candidate
                 break
-        for identity in _identities(event):
+        for identity in identities:
             self._remember(identity, event.session_id, known)
         state = new_state(event, now_ms, previous)
         p._by_seen[event.session_id] = state
@@ -316,7 +332,7 @@ class _Run:
             session_id=event.session_id,
         )
         self.out.append(start)
-        if p.config.record_events:
+        if self.record_events:
             self.recorded.append(_JSON.encode(start))
         return state
 

@@ -1,6 +1,7 @@
 """OpenReplay-style session start, without I/O: ``POST /api/v1/sessions/start``.
 
-The request is the tracker's ``start()`` options as a JSON object (unknown keys are ignored)::
+The request is the tracker's ``start()`` options as a JSON object (unknown keys are ignored; an
+empty body is ``{}``)::
 
     {
         "userID": "jane@example.com",
@@ -104,6 +105,8 @@ def parse_start_request(body: bytes, content_encoding: str | None = None) -> Sta
         InvalidBatchError: a corrupt gzip stream (400).
     """
     data = decompress_body(body, content_encoding, MAX_BODY_BYTES)
+    if not data.strip():
+        return StartRequest()  # start() without options
     try:
         raw = _DECODER.decode(data)
     except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError) as exc:
