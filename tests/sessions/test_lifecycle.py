@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -269,28 +268,3 @@ def test_the_summary_of_an_open_session(tmp_path: Path) -> None:
     assert (summary["secure_id"], summary["processed"]) == ("s1", False)
     highlight_validator().validate(summary)
     processor.close()
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"inactivity_timeout": 0}, "SessionConfig.inactivity_timeout: expected a positive "
-         "number of seconds, got 0"),
-        ({"max_duration": float("inf")}, "SessionConfig.max_duration: expected a positive "
-         "number of seconds, got inf"),
-        ({"idle_gap": "60"}, "SessionConfig.idle_gap: expected a positive number of seconds, "
-         "got '60'"),
-        ({"max_sessions": 0}, "SessionConfig.max_sessions: must be at least 1"),
-        ({"max_ended": -1}, "SessionConfig.max_ended: expected a non-negative integer, got -1"),
-        ({"record_events": True}, "SessionConfig.record_events: expected a non-negative "
-         "integer, got True"),
-        ({"end_on_shutdown": 1}, "SessionConfig.end_on_shutdown: expected a boolean, got 1"),
-        ({"project_id": ""}, "SessionConfig.project_id: expected a non-empty string"),
-        ({"session_url": "https://x/"}, "SessionConfig.session_url: expected a template "
-         "containing {session_id}, got 'https://x/'"),
-    ],
-)  # fmt: skip
-def test_bad_settings_fail_fast(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        SessionConfig(**kwargs)
-    assert caught.value.message == message
