@@ -9,7 +9,8 @@ where browser events go::
 
 :func:`start_app` wraps the route in a Starlette app with CORS, for running it on its own.
 Answers: 200 ``{"success": true, ...}``; 400/401/413/415 ``{"success": false, "reason"}``; 503
-with ``Retry-After`` when ``submit`` raises :class:`~sv_otel.errors.QueueFullError`.
+with ``Retry-After`` when ``submit`` raises :class:`~sv_otel.errors.QueueFullError` (any other
+sv_otel error from ``submit`` is answered with its ``status_hint`` and message).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sv_otel.errors import PayloadTooLargeError, QueueFullError
+from sv_otel.errors import PayloadTooLargeError, QueueFullError, SvOtelError
 from sv_otel.event import Event
 from sv_otel.sessions.start import MAX_BODY_BYTES, START_PATH, SessionStarter, StartResult
 
@@ -57,11 +58,14 @@ def start_route(
         if result.events and submit is not None:
             try:
                 await submit(result.events)
-            except QueueFullError as error:
+            except SvOtelError as error:
+                headers = {}
+                if isinstance(error, QueueFullError):
+                    headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
                 return JSONResponse(
                     {"success": False, "reason": error.message},
                     status_code=error.status_hint,
-                    headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))},
+                    headers=headers,
                 )
         return _answer(result)
 

@@ -44,7 +44,7 @@ from typing import Final
 import msgspec
 
 from sv_otel.attributes import SESSION_PREVIOUS_ID
-from sv_otel.errors import ConfigurationError
+from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.event import Event
 from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
 from sv_otel.sessions.jsonlines import RotatingJsonLines
@@ -80,7 +80,7 @@ class SessionLifecycleProcessor:
 
     def __init__(self, data_dir: str | Path, config: SessionConfig | None = None) -> None:
         self.config = config or SessionConfig()
-        directory = sessions_dir(data_dir)
+        directory = self._directory = sessions_dir(data_dir)
         self._store = SessionStore(
             directory, max_ended=self.config.max_ended, max_identities=self.config.max_identities
         )
@@ -96,14 +96,22 @@ class SessionLifecycleProcessor:
             self._store.save_settings(
                 {"project_id": self.config.project_id, "session_url": self.config.session_url}
             )
+            self._load()
+        except ConfigurationError:
+            self._store.close()
+            raise
+
+    def _load(self) -> None:
+        """(Re)build the in-memory sessions from the state database."""
+        try:
             states = self._store.load()
         except (msgspec.MsgspecError, sqlite3.Error) as exc:
-            self._store.close()
-            raise ConfigurationError(f"{directory}: unreadable session state ({exc})") from None
-        for state in states:
-            self._by_seen[state.session_id] = state
-        for state in sorted(states, key=lambda s: s.first_seen_ms):
-            self._by_start[state.session_id] = state
+            raise ConfigurationError(
+                f"{self._directory}: unreadable session state ({exc})"
+            ) from None
+        self._by_seen = {state.session_id: state for state in states}
+        by_start = sorted(states, key=lambda state: state.first_seen_ms)
+        self._by_start = {state.session_id: state for state in by_start}
 
     def __len__(self) -> int:
         """The number of sessions being tracked."""
@@ -115,6 +123,10 @@ class SessionLifecycleProcessor:
         Each ``session.start`` comes right before the first event of its session; a
         ``session.end`` comes where its session timed out (checked for the sessions of
         ``events``) or was evicted.
+
+        Raises:
+            QueueFullError: the state could not be saved (a full disk...); nothing changed, so
+                the caller answers 503 and the client sends the events again.
         """
         with self._lock:
             self._check_open()
@@ -126,7 +138,11 @@ class SessionLifecycleProcessor:
             return run.out
 
     def poll(self, now_ms: int) -> list[Event]:
-        """End the sessions idle for ``inactivity_timeout`` or open for ``max_duration``."""
+        """End the sessions idle for ``inactivity_timeout`` or open for ``max_duration``.
+
+        Raises:
+            QueueFullError: the state could not be saved; nothing changed.
+        """
         with self._lock:
             self._check_open()
             run = _Run(self)
@@ -155,8 +171,10 @@ class SessionLifecycleProcessor:
             if self.config.end_on_shutdown:
                 for state in list(self._by_seen.values()):
                     run.end(state, "shutdown")
-            self._commit(run)
-            self._close()
+            try:
+                self._commit(run)
+            finally:
+                self._close()
             return run.out
 
     def close(self) -> None:
@@ -193,13 +211,20 @@ class SessionLifecycleProcessor:
         return _Known(self._store.ended(new), self._store.last_sessions(identities))
 
     def _commit(self, run: _Run) -> None:
-        if run.summaries:
-            self._summaries.append(run.summaries)
-        if run.recorded:
-            self._events.append(run.recorded)
+        """Write the run's files, then its state changes; on failure, forget the run."""
         for session_id in run.changes.ended:
             run.changes.upserted.pop(session_id, None)
-        self._store.commit(run.changes)
+        try:
+            if run.summaries:
+                self._summaries.append(run.summaries)
+            if run.recorded:
+                self._events.append(run.recorded)
+            self._store.commit(run.changes)
+        except (OSError, sqlite3.Error) as exc:
+            self._load()  # back to what is on disk
+            raise QueueFullError(
+                f"session state: could not be saved ({exc}); try again", retry_after=1.0
+            ) from None
 
     def _check_open(self) -> None:
         if self._closed:

@@ -236,3 +236,11 @@ def test_an_oversized_chunked_body_stops_at_the_limit(gateway: Gateway) -> None:
 
 def test_only_post_is_allowed(gateway: Gateway) -> None:
     assert gateway.client.get(PATH).status_code == 405
+
+
+def test_a_pipeline_error_is_answered_with_its_status_and_message(gateway: Gateway) -> None:
+    gateway.pipeline.processor.shutdown(gateway.clock.ms)
+    response = gateway.client.post(PATH, json={})
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
+    assert response.json() == {"success": False, "reason": "the session processor is shut down"}

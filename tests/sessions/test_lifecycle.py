@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import msgspec
 import pytest
 
 from sv_otel import Event
-from sv_otel.errors import ConfigurationError
+from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.sessions import SessionConfig, SessionLifecycleProcessor
 from tests.sessions._helpers import T0, attributes, ev, highlight_validator, log_record
 
@@ -268,3 +269,28 @@ def test_the_summary_of_an_open_session(tmp_path: Path) -> None:
     assert (summary["secure_id"], summary["processed"]) == ("s1", False)
     highlight_validator().validate(summary)
     processor.close()
+
+
+def test_a_failed_save_changes_nothing_and_asks_to_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
+    processor.process([ev(sid="s1")], now_ms=0)
+
+    def full_disk(changes: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:  # a full disk cannot be made here
+        patch.setattr(processor._store, "commit", full_disk)
+        with pytest.raises(QueueFullError) as caught:
+            processor.process([ev("$click", sid="s1"), ev(sid="s2")], now_ms=10)
+    assert caught.value.message == (
+        "session state: could not be saved (database or disk is full); try again"
+    )
+    assert caught.value.retry_after == 1.0
+    assert len(processor) == 1
+    # The client sends the batch again: s2 starts now, s1 counts its click once.
+    out = processor.process([ev("$click", sid="s1"), ev(sid="s2")], now_ms=20)
+    assert _names(out) == [("$click", "s1"), ("session.start", "s2"), ("$pageview", "s2")]
+    ends = processor.shutdown(now_ms=30)
+    assert [e.properties["$session.events_count"] for e in ends] == [2, 1]
