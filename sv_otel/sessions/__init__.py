@@ -15,14 +15,12 @@ The Highlight Session JSON Schema the documents follow ships beside this module
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Final
-
 from sv_otel.sessions.archive import SessionRecord, list_sessions, show_session
 from sv_otel.sessions.asgi import EventSubmitter, start_app, start_route
 from sv_otel.sessions.config import SessionConfig, sessions_dir
 from sv_otel.sessions.lifecycle import SessionLifecycleProcessor
 from sv_otel.sessions.start import START_PATH, SessionStarter, StartResult
+from sv_otel.sessions.summary import HIGHLIGHT_SCHEMA_PATH
 from sv_otel.sessions.token import (
     SESSION_TOKEN_HEADER,
     TokenVerifier,
@@ -51,6 +49,3 @@ __all__ = [
     "start_route",
     "verify_session_token",
 ]
-
-HIGHLIGHT_SCHEMA_PATH: Final = Path(__file__).with_name("highlight-session.schema.json")
-"""The Highlight Session JSON Schema (draft 2020-12) that session documents are valid against."""

@@ -43,6 +43,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -51,7 +52,16 @@ from sv_otel.event import JSONValue
 from sv_otel.sessions.config import SessionConfig
 from sv_otel.sessions.state import SessionState
 
-__all__ = ["END_REASONS", "end_properties", "format_time", "highlight_document"]
+__all__ = [
+    "END_REASONS",
+    "HIGHLIGHT_SCHEMA_PATH",
+    "end_properties",
+    "format_time",
+    "highlight_document",
+]
+
+HIGHLIGHT_SCHEMA_PATH: Final = Path(__file__).with_name("highlight-session.schema.json")
+"""The Highlight Session JSON Schema (draft 2020-12) that session documents are valid against."""
 
 END_REASONS: Final = ("timeout", "max_duration", "shutdown", "evicted")
 """Why a session ended (``$session.end_reason``)."""

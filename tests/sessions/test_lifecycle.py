@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 import pytest
@@ -15,6 +17,22 @@ from tests.sessions._helpers import T0, attributes, ev, highlight_validator, log
 
 MINUTE = 60_000
 CONFIG = SessionConfig(inactivity_timeout=1800, max_duration=4 * 3600)
+
+
+class EventProcessor(Protocol):
+    """The gateway's processor protocol: mypy checks the processor against it structurally."""
+
+    name: str
+
+    def process(self, events: Sequence[Event], now_ms: int) -> list[Event]: ...
+    def poll(self, now_ms: int) -> list[Event]: ...
+    def shutdown(self, now_ms: int) -> list[Event]: ...
+
+
+def test_it_is_an_event_processor(tmp_path: Path) -> None:
+    processor: EventProcessor = SessionLifecycleProcessor(tmp_path, CONFIG)
+    assert processor.name == "sessions"
+    assert (processor.process([], 0), processor.poll(0), processor.shutdown(0)) == ([], [], [])
 
 
 def _names(events: list[Event]) -> list[tuple[str, str]]:
