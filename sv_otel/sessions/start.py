@@ -1,16 +1,12 @@
 """OpenReplay-style session start, without I/O: ``POST /api/v1/sessions/start``.
 
 The request is the tracker's ``start()`` options as a JSON object (unknown keys are ignored; an
-empty body is ``{}``)::
+empty body is ``{}``):
 
-    {
-        "userID": "jane@example.com",
-        "metadata": {"plan": "pro"},
-        "forceNew": false,
-        "sessionHash": "...",
-        "sessionToken": "...",
-        "userUUID": "...",
-    }
+.. code-block:: json
+
+    {"userID": "jane@example.com", "metadata": {"plan": "pro"}, "forceNew": false,
+     "sessionHash": "...", "sessionToken": "...", "userUUID": "..."}
 
 and the answer is ``{"success": true, "sessionID", "sessionToken", "userUUID", "sessionHash"}``
 (200) or ``{"success": false, "reason"}`` (4xx, the reason names the field and the problem).

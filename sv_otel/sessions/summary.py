@@ -164,11 +164,21 @@ def highlight_document(
 def format_time(epoch_ms: int) -> str:
     """Return ``epoch_ms`` as RFC 3339 UTC with milliseconds, e.g. ``2024-03-08T00:00:00.000Z``."""
     seconds, millis = divmod(epoch_ms, 1000)
-    t = time.gmtime(seconds)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
-        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis:03d}Z"
-    )
+    days, rest = divmod(seconds, 86_400)
+    date = _DATES.get(days)
+    if date is None:
+        if len(_DATES) >= 4096:
+            _DATES.clear()
+        t = time.gmtime(days * 86_400)
+        date = _DATES[days] = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{date}{_TWO[hours]}:{_TWO[minutes]}:{_TWO[secs]}.{_THREE[millis]}Z"
+
+
+_DATES: dict[int, str] = {}  # day number -> "YYYY-MM-DDT"
+_TWO: Final = tuple(f"{n:02d}" for n in range(60))
+_THREE: Final = tuple(f"{n:03d}" for n in range(1000))
 
 
 def _fields(state: SessionState) -> list[JSONValue]:
