@@ -35,6 +35,7 @@ The methods are thread-safe (one lock); the directory belongs to one process at 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -63,6 +64,7 @@ from sv_otel.sessions.summary import end_properties, highlight_document
 __all__ = ["SessionLifecycleProcessor"]
 
 _JSON: Final = msgspec.json.Encoder()
+logger = logging.getLogger(__name__)
 
 
 class SessionLifecycleProcessor:
@@ -131,7 +133,12 @@ class SessionLifecycleProcessor:
         with self._lock:
             self._check_open()
             run = _Run(self)
-            known = self._known(events)
+            try:
+                known = self._known(events)
+            except sqlite3.Error as exc:
+                raise QueueFullError(
+                    f"session state: could not be read ({exc}); try again", retry_after=1.0
+                ) from None
             for event in events:
                 run.add(event, now_ms, known)
             self._commit(run)
@@ -187,7 +194,13 @@ class SessionLifecycleProcessor:
         """Whether ``session_id`` is recorded as ended (its events no longer count)."""
         with self._lock:
             self._check_open()
-            return session_id not in self._by_seen and bool(self._store.ended([session_id]))
+            if session_id in self._by_seen:
+                return False
+            try:
+                return bool(self._store.ended([session_id]))
+            except sqlite3.Error:
+                logger.warning("session state unreadable; treating %r as open", session_id)
+                return False
 
     def summary(self, session_id: str) -> dict[str, object] | None:
         """The Highlight document of a tracked session so far, or None if it is not tracked."""

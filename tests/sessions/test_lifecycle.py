@@ -312,3 +312,26 @@ def test_a_failed_save_changes_nothing_and_asks_to_retry(
     assert _names(out) == [("$click", "s1"), ("session.start", "s2"), ("$pageview", "s2")]
     ends = processor.shutdown(now_ms=30)
     assert [e.properties["$session.events_count"] for e in ends] == [2, 1]
+
+
+def test_an_unreadable_state_asks_to_retry_and_counts_sessions_as_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
+
+    def broken(ids: object) -> set[str]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with monkeypatch.context() as patch:  # a failing disk cannot be made here
+        patch.setattr(processor._store, "ended", broken)
+        with pytest.raises(QueueFullError) as caught:
+            processor.process([ev(sid="s1")], now_ms=0)
+        assert (
+            caught.value.message == "session state: could not be read (disk I/O error); try again"
+        )
+        assert processor.has_ended("s1") is False
+    assert len(processor) == 0
+    assert [e.event for e in processor.process([ev(sid="s1")], now_ms=1)] == [
+        "session.start", "$pageview",
+    ]  # fmt: skip
+    processor.close()
