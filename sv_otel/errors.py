@@ -15,6 +15,9 @@ Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Ea
     |   +-- RetryableExportError     503  worth trying again (after ``retry_after``, if known)
     |   +-- PermanentExportError     502  never worth retrying: the batch is dead-lettered
     +-- ConfigurationError           500  a bad setting or argument, found at start-up
+    +-- InvalidSessionRequestError   400  a session start request that cannot be honoured
+    |   +-- InvalidSessionTokenError 401  a malformed, forged or expired session token or hash
+    +-- SessionNotFoundError         404  no session with that id in the data directory
 
 Messages are plain English sentences that name the offending field, e.g.
 ``body: not JSON (invalid character at byte 0)``.
@@ -29,10 +32,13 @@ __all__ = [
     "ExportError",
     "InvalidBatchError",
     "InvalidOTLPError",
+    "InvalidSessionRequestError",
+    "InvalidSessionTokenError",
     "PayloadTooLargeError",
     "PermanentExportError",
     "QueueFullError",
     "RetryableExportError",
+    "SessionNotFoundError",
     "SvOtelError",
     "UnauthenticatedError",
     "UnsupportedEncodingError",
@@ -121,3 +127,21 @@ class ConfigurationError(SvOtelError):
     """A bad setting, argument or configuration file."""
 
     status_hint: ClassVar[int] = 500
+
+
+class InvalidSessionRequestError(SvOtelError):
+    """A session start request that cannot be honoured (not JSON, a field of the wrong type...)."""
+
+    status_hint: ClassVar[int] = 400
+
+
+class InvalidSessionTokenError(InvalidSessionRequestError):
+    """A session token or ``sessionHash`` that is malformed, forged or expired."""
+
+    status_hint: ClassVar[int] = 401
+
+
+class SessionNotFoundError(SvOtelError):
+    """No session with the requested id is recorded in the data directory."""
+
+    status_hint: ClassVar[int] = 404

@@ -1,0 +1,391 @@
+"""Session lifecycle: ``session.start`` / ``session.end`` events and the session summaries.
+
+:class:`SessionLifecycleProcessor` sits between a receiver and the queue. It sees every event,
+and:
+
+* before the first event of a session it emits ``session.start`` (the semantic conventions'
+  event; it becomes a log record with ``event_name``), stamped with the first event's time and
+  carrying ``session.previous_id`` when the same user id (or else anonymous id) had an earlier
+  session, plus the session metadata when the first event is ``$start``;
+* a session ends with ``session.end`` (summary attributes, see :mod:`sv_otel.sessions.summary`)
+  when no event came for ``inactivity_timeout`` (``timeout``), ``max_duration`` after its start
+  (``max_duration``), on :meth:`shutdown` (``shutdown``), or when it is evicted (``evicted``).
+  Its Highlight Session document goes to ``summaries.jsonl``. Both clocks are the server's
+  (``now_ms``); the ``session.end`` event is stamped with the session's last activity.
+
+**Bounded state and eviction.** At most ``max_sessions`` sessions are tracked (in memory and in
+the state database). A new session past the cap ends the least recently active one (by the
+server's clock) with reason ``evicted``: its summary is written and its later events pass through
+without lifecycle events, like every late event of an ended session. Ended ids are remembered
+(``max_ended``, oldest forgotten first); only a session whose id was forgotten could start twice.
+
+**Restarts.** Every call commits its changes before returning, so a new processor on the same
+directory (after a crash, or a shutdown with ``end_on_shutdown=False``) continues the same
+sessions: no second ``session.start``.
+
+Usage (the gateway's part)::
+
+    processor = SessionLifecycleProcessor(data_dir, SessionConfig(inactivity_timeout=1800))
+    out = processor.process(batch.events, now_ms)  # the events plus lifecycle events
+    out = processor.poll(now_ms)  # periodically: timeouts
+    out = processor.shutdown(now_ms)  # once, on a graceful stop
+
+The methods are thread-safe (one lock); the directory belongs to one process at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from sv_otel.attributes import SESSION_PREVIOUS_ID
+from sv_otel.errors import ConfigurationError, QueueFullError
+from sv_otel.event import Event
+from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
+from sv_otel.sessions.jsonlines import RotatingJsonLines
+from sv_otel.sessions.state import (
+    LIFECYCLE_EVENTS,
+    SESSION_END,
+    SESSION_START,
+    START_EVENT,
+    SessionState,
+    new_state,
+    observe,
+)
+from sv_otel.sessions.store import Changes, SessionStore
+from sv_otel.sessions.summary import end_properties, highlight_document
+
+__all__ = ["SessionLifecycleProcessor"]
+
+_JSON: Final = msgspec.json.Encoder()
+logger = logging.getLogger(__name__)
+
+
+class SessionLifecycleProcessor:
+    """Emits session lifecycle events and writes session summaries (see the module docstring).
+
+    Args:
+        data_dir: the data directory; files go to ``<data_dir>/sessions/``.
+        config: timeouts, caps and summary settings.
+
+    Raises:
+        ConfigurationError: the directory is used by another process, or cannot be used.
+    """
+
+    name: str = "sessions"
+
+    def __init__(self, data_dir: str | Path, config: SessionConfig | None = None) -> None:
+        self.config = config or SessionConfig()
+        directory = self._directory = sessions_dir(data_dir)
+        self._store = SessionStore(
+            directory, max_ended=self.config.max_ended, max_identities=self.config.max_identities
+        )
+        self._summaries = RotatingJsonLines(directory / SUMMARIES_FILE, self.config.max_file_bytes)
+        self._events = RotatingJsonLines(directory / EVENTS_FILE, self.config.max_file_bytes)
+        self._lock = threading.Lock()
+        self._closed = False
+        # Both dicts hold every tracked session: _by_seen least recently seen first (for the
+        # inactivity timeout and eviction), _by_start oldest first (for the maximum duration).
+        self._by_seen: dict[str, SessionState] = {}
+        self._by_start: dict[str, SessionState] = {}
+        try:
+            self._store.save_settings(
+                {"project_id": self.config.project_id, "session_url": self.config.session_url}
+            )
+            self._load()
+        except ConfigurationError:
+            self._store.close()
+            raise
+
+    def _load(self) -> None:
+        """(Re)build the in-memory sessions from the state database."""
+        try:
+            states = self._store.load()
+        except (msgspec.MsgspecError, sqlite3.Error) as exc:
+            raise ConfigurationError(
+                f"{self._directory}: unreadable session state ({exc})"
+            ) from None
+        self._by_seen = {state.session_id: state for state in states}
+        by_start = sorted(states, key=lambda state: state.first_seen_ms)
+        self._by_start = {state.session_id: state for state in by_start}
+
+    def __len__(self) -> int:
+        """The number of sessions being tracked."""
+        return len(self._by_seen)
+
+    def process(self, events: Sequence[Event], now_ms: int) -> list[Event]:
+        """Track ``events``; return them with lifecycle events inserted.
+
+        Each ``session.start`` comes right before the first event of its session; a
+        ``session.end`` comes where its session timed out (checked for the sessions of
+        ``events``) or was evicted.
+
+        Raises:
+            QueueFullError: the state could not be saved (a full disk...); nothing changed, so
+                the caller answers 503 and the client sends the events again.
+        """
+        with self._lock:
+            self._check_open()
+            run = _Run(self)
+            try:
+                known = self._known(events)
+            except sqlite3.Error as exc:
+                raise QueueFullError(
+                    f"session state: could not be read ({exc}); try again", retry_after=1.0
+                ) from None
+            for event in events:
+                run.add(event, now_ms, known)
+            self._commit(run)
+            return run.out
+
+    def poll(self, now_ms: int) -> list[Event]:
+        """End the sessions idle for ``inactivity_timeout`` or open for ``max_duration``.
+
+        Raises:
+            QueueFullError: the state could not be saved; nothing changed.
+        """
+        with self._lock:
+            self._check_open()
+            run = _Run(self)
+            timeout = self.config.inactivity_timeout_ms
+            for state in list(self._by_seen.values()):
+                if now_ms - state.last_seen_ms < timeout:
+                    break
+                run.end(state, "timeout")
+            longest = self.config.max_duration_ms
+            for state in list(self._by_start.values()):
+                if now_ms - state.first_seen_ms < longest:
+                    break
+                run.end(state, "max_duration")
+            self._commit(run)
+            return run.out
+
+    def shutdown(self, now_ms: int) -> list[Event]:
+        """End every session (if ``end_on_shutdown``), write everything and close.
+
+        Calling it again returns nothing.
+        """
+        with self._lock:
+            if self._closed:
+                return []
+            run = _Run(self)
+            if self.config.end_on_shutdown:
+                for state in list(self._by_seen.values()):
+                    run.end(state, "shutdown")
+            try:
+                self._commit(run)
+            finally:
+                self._close()
+            return run.out
+
+    def close(self) -> None:
+        """Release the directory without ending sessions (as a crash would leave it)."""
+        with self._lock:
+            if not self._closed:
+                self._close()
+
+    def has_ended(self, session_id: str) -> bool:
+        """Whether ``session_id`` is recorded as ended (its events no longer count)."""
+        with self._lock:
+            self._check_open()
+            if session_id in self._by_seen:
+                return False
+            try:
+                return bool(self._store.ended([session_id]))
+            except sqlite3.Error:
+                logger.warning("session state unreadable; treating %r as open", session_id)
+                return False
+
+    def summary(self, session_id: str) -> dict[str, object] | None:
+        """The Highlight document of a tracked session so far, or None if it is not tracked."""
+        with self._lock:
+            state = self._by_seen.get(session_id)
+            if state is None:
+                return None
+            return highlight_document(state, self.config, end_reason=None)
+
+    def _known(self, events: Sequence[Event]) -> _Known:
+        """Look up, in one query each, what the store knows about the batch's new sessions."""
+        new: dict[str, Event] = {}
+        for event in events:
+            if event.session_id not in self._by_seen and event.event not in LIFECYCLE_EVENTS:
+                new.setdefault(event.session_id, event)
+        if not new:
+            return _Known(set(), {})
+        identities = set()
+        for event in new.values():
+            identities.update(_identities(event))
+        return _Known(self._store.ended(new), self._store.last_sessions(identities))
+
+    def _commit(self, run: _Run) -> None:
+        """Write the run's files, then its state changes; on failure, forget the run."""
+        for session_id in run.changes.ended:
+            run.changes.upserted.pop(session_id, None)
+        try:
+            if run.summaries:
+                self._summaries.append(run.summaries)
+            if run.recorded:
+                self._events.append(run.recorded)
+            self._store.commit(run.changes)
+        except (OSError, sqlite3.Error) as exc:
+            self._load()  # back to what is on disk
+            raise QueueFullError(
+                f"session state: could not be saved ({exc}); try again", retry_after=1.0
+            ) from None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("the session processor is shut down")
+
+    def _close(self) -> None:
+        self._closed = True
+        self._summaries.close()
+        self._events.close()
+        self._store.close()
+
+
+class _Known:
+    """What the store said about a batch's new sessions: ended ids and identities' last sessions."""
+
+    __slots__ = ("ended", "last")
+
+    def __init__(self, ended: set[str], last: dict[str, str]) -> None:
+        self.ended = ended
+        self.last = last
+
+
+class _Run:
+    """The work of one processor call: output events, changes to commit, lines to write."""
+
+    __slots__ = (
+        "changes",
+        "idle_gap_ms",
+        "longest_ms",
+        "max_sessions",
+        "out",
+        "processor",
+        "record_events",
+        "recorded",
+        "summaries",
+        "timeout_ms",
+    )
+
+    def __init__(self, processor: SessionLifecycleProcessor) -> None:
+        config = processor.config
+        self.processor = processor
+        self.idle_gap_ms = config.idle_gap_ms
+        self.timeout_ms = config.inactivity_timeout_ms
+        self.longest_ms = config.max_duration_ms
+        self.max_sessions = config.max_sessions
+        self.record_events = config.record_events
+        self.out: list[Event] = []
+        self.changes = Changes()
+        self.summaries: list[bytes] = []
+        self.recorded: list[bytes] = []
+
+    def add(self, event: Event, now_ms: int, known: _Known) -> None:
+        p = self.processor
+        session_id = event.session_id
+        if event.event in LIFECYCLE_EVENTS:
+            self.out.append(event)
+            return
+        state = p._by_seen.get(session_id)
+        if state is not None and (
+            now_ms - state.last_seen_ms >= self.timeout_ms
+            or now_ms - state.first_seen_ms >= self.longest_ms
+        ):
+            expired = now_ms - state.first_seen_ms >= self.longest_ms
+            self.end(state, "max_duration" if expired else "timeout")
+            state = None
+        if state is None:
+            if session_id in known.ended or session_id in self.changes.ended:
+                self.out.append(event)  # a late event of an ended session
+                return
+            state = self._start(event, now_ms, known)
+        else:
+            # Keep _by_seen ordered by last activity: move the session to the end.
+            del p._by_seen[session_id]
+            p._by_seen[session_id] = state
+        if event.user_id is not None and event.user_id != state.user_id:
+            self._remember(f"u:{event.user_id}", session_id, known)  # identified mid-session
+        observe(state, event, now_ms, self.idle_gap_ms)
+        self.changes.upserted[session_id] = state
+        self.out.append(event)
+        if state.recorded < self.record_events:
+            state.recorded += 1
+            self.recorded.append(_JSON.encode(event))
+        if len(p._by_seen) > self.max_sessions:
+            self.end(next(iter(p._by_seen.values())), "evicted")
+
+    def end(self, state: SessionState, reason: str) -> None:
+        """End ``state``'s session: emit ``session.end``, write its summary, forget it."""
+        p = self.processor
+        del p._by_seen[state.session_id]
+        del p._by_start[state.session_id]
+        self.changes.ended[state.session_id] = None
+        end = Event(
+            event=SESSION_END,
+            timestamp=state.last_active_at,
+            properties=end_properties(state, reason),
+            anonymous_id=state.anonymous_id,
+            user_id=state.user_id,
+            session_id=state.session_id,
+        )
+        self.out.append(end)
+        self.summaries.append(_JSON.encode(highlight_document(state, p.config, end_reason=reason)))
+        if self.record_events:
+            self.recorded.append(_JSON.encode(end))
+
+    def _start(self, event: Event, now_ms: int, known: _Known) -> SessionState:
+        p = self.processor
+        previous = None
+        identities = _identities(event)
+        for identity in identities:
+            candidate = self.changes.identities.get(identity) or known.last.get(identity)
+            if candidate is not None and candidate != event.session_id:
+                previous = candidate
+                break
+        for identity in identities:
+            self._remember(identity, event.session_id, known)
+        state = new_state(event, now_ms, previous)
+        p._by_seen[event.session_id] = state
+        p._by_start[event.session_id] = state
+        props = {}
+        if event.event == START_EVENT:
+            props = {k: v for k, v in event.properties.items() if type(v) is str and k[:1] != "$"}
+        if previous is not None:
+            props[SESSION_PREVIOUS_ID] = previous
+        start = Event(
+            event=SESSION_START,
+            timestamp=event.timestamp,
+            properties=props,
+            anonymous_id=event.anonymous_id,
+            user_id=event.user_id,
+            session_id=event.session_id,
+        )
+        self.out.append(start)
+        if self.record_events:
+            self.recorded.append(_JSON.encode(start))
+        return state
+
+    def _remember(self, identity: str, session_id: str, known: _Known) -> None:
+        current = self.changes.identities.get(identity) or known.last.get(identity)
+        if current != session_id:
+            self.changes.identities[identity] = session_id
+            known.last[identity] = session_id
+
+
+def _identities(event: Event) -> list[str]:
+    """The identities of ``event`` in order of preference: user id, then anonymous id."""
+    found = []
+    if event.user_id is not None:
+        found.append(f"u:{event.user_id}")
+    if event.anonymous_id is not None:
+        found.append(f"a:{event.anonymous_id}")
+    return found
