@@ -164,10 +164,12 @@ def _message(plan: MessagePlan, obj: object, strict: bool, depth: int) -> dict[s
     if plan.oneofs and len(out) > 1:
         _resolve_oneofs(plan, items, out)
     if migrated is not None:
-        # Deprecated instrumentationLibrary* arrays go after the regular scope* ones.
-        for name, extra in migrated:
-            current = out.get(name)
-            out[name] = [*current, *extra] if isinstance(current, list) else extra
+        # A deprecated instrumentationLibrary* array stands in for an empty or absent scope*
+        # array, and is ignored beside a non-empty one: senders MAY double-publish the same data
+        # in both (opentelemetry-proto's rule, and what the Collector's MigrateLogs does).
+        for name, old in migrated:
+            if not out.get(name):
+                out[name] = old
     return out
 
 

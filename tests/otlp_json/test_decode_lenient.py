@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import msgspec
 import pytest
@@ -122,30 +123,62 @@ def test_optional_fields_keep_presence() -> None:
 # --- deprecated instrumentationLibrary* arrays ------------------------------------------------
 
 
-def test_instrumentation_library_spans_are_migrated_after_scope_spans() -> None:
+def _double_published() -> dict[str, Any]:
+    """The trace example with its spans also in the deprecated array, as old senders MAY do."""
     data = copy.deepcopy(TRACE_EXAMPLE)
     resource_spans = data["resourceSpans"][0]
-    resource_spans["instrumentationLibrarySpans"] = [
-        {
-            "instrumentationLibrary": {"name": "old.library", "version": "0.1"},
-            "spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C", "name": "old span"}],
-            "schemaUrl": "https://opentelemetry.io/schemas/1.4.0",
-        }
-    ]
-    # The deprecated key comes first in the JSON; the migrated scope still goes last.
-    data["resourceSpans"][0] = {
-        "instrumentationLibrarySpans": resource_spans.pop("instrumentationLibrarySpans"),
-        **resource_spans,
-    }
+    old = copy.deepcopy(resource_spans["scopeSpans"])
+    old[0]["instrumentationLibrary"] = old[0].pop("scope")
+    # The deprecated key comes first in the JSON; the order of the keys does not matter.
+    data["resourceSpans"][0] = {"instrumentationLibrarySpans": old, **resource_spans}
+    return data
+
+
+def test_instrumentation_library_spans_are_ignored_when_scope_spans_are_set() -> None:
+    # opentelemetry-proto: "If scope_spans is set then instrumentation_library_spans field
+    # SHOULD be ignored" (double-publishing senders carry the same spans in both).
+    request = decode_json_dict(_double_published(), ExportTraceServiceRequest)
+    assert request == trace_message()
+    body = msgspec.json.encode(_double_published())
+    assert decode_json(body, ExportTraceServiceRequest) == trace_message()
+
+
+def test_instrumentation_library_spans_are_used_when_scope_spans_are_empty() -> None:
+    data = _double_published()
+    data["resourceSpans"][0]["scopeSpans"] = []
     request = decode_json_dict(data, ExportTraceServiceRequest)
-    scope_spans = request.resource_spans[0].scope_spans
-    assert len(scope_spans) == 2
-    assert scope_spans[0] == trace_message().resource_spans[0].scope_spans[0]
-    assert scope_spans[1].scope.name == "old.library"
-    assert scope_spans[1].scope.version == "0.1"
-    assert scope_spans[1].schema_url == "https://opentelemetry.io/schemas/1.4.0"
-    assert scope_spans[1].spans[0].name == "old span"
-    assert scope_spans[1].spans[0].trace_id == TRACE_ID
+    assert request == trace_message()
+    data["resourceSpans"][0]["scopeSpans"] = None
+    assert decode_json_dict(data, ExportTraceServiceRequest) == trace_message()
+
+
+def test_ignored_instrumentation_library_spans_are_still_checked() -> None:
+    data = _double_published()
+    data["resourceSpans"][0]["instrumentationLibrarySpans"][0]["spans"][0]["spanId"] = "x"
+    assert decode_error(data, ExportTraceServiceRequest) == (
+        "resourceSpans[0].instrumentationLibrarySpans[0].spans[0].spanId: "
+        'expected 16 hex characters, got "x"'
+    )
+
+
+def test_old_library_keys_in_the_deprecated_array() -> None:
+    data = copy.deepcopy(TRACE_EXAMPLE)
+    data["resourceSpans"][0] = {
+        "instrumentationLibrarySpans": [
+            {
+                "instrumentationLibrary": {"name": "old.library", "version": "0.1"},
+                "spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C", "name": "old span"}],
+                "schemaUrl": "https://opentelemetry.io/schemas/1.4.0",
+            }
+        ]
+    }
+    scope_spans = decode_json_dict(data, ExportTraceServiceRequest).resource_spans[0].scope_spans
+    assert len(scope_spans) == 1
+    assert scope_spans[0].scope.name == "old.library"
+    assert scope_spans[0].scope.version == "0.1"
+    assert scope_spans[0].schema_url == "https://opentelemetry.io/schemas/1.4.0"
+    assert scope_spans[0].spans[0].name == "old span"
+    assert scope_spans[0].spans[0].trace_id == TRACE_ID
 
 
 @pytest.mark.parametrize(
