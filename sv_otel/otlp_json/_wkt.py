@@ -62,9 +62,10 @@ def _decode_duration(value: object, strict: bool, depth: int) -> Message:
     if match is None:
         raise FieldError(f'expected a duration like "1.5s", got {describe(str(value))}')
     sign = -1 if match[1] else 1
-    seconds, nanos = int(match[2]), int((match[3] or "").ljust(9, "0"))
-    if seconds > _MAX_DURATION_SECONDS:
+    digits = match[2].lstrip("0") or "0"  # length first: int() refuses over 4300 digits
+    if len(digits) > 12 or int(digits) > _MAX_DURATION_SECONDS:
         raise FieldError(f"duration out of range: {describe(str(value))}")
+    seconds, nanos = int(digits), int((match[3] or "").ljust(9, "0"))
     return duration_pb2.Duration(seconds=sign * seconds, nanos=sign * nanos)
 
 
