@@ -53,7 +53,6 @@ HEX_ID_CHARS: dict[str, int] = {
 _INT_TEXT = re.compile(r"-?[0-9]+\Z")
 _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_FLOAT32_MAX = 3.4028234663852886e38
 _T = FieldDescriptor
 
 _INT_RANGES: dict[int, tuple[str, int, int]] = {
@@ -156,8 +155,10 @@ def _decode_double(value: object, strict: bool) -> object:
 
 def _decode_float(value: object, strict: bool) -> object:
     number = _to_double(value)
-    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
-        raise FieldError(f"out of range for float: {show_number(number)}")
+    try:
+        struct.pack("<f", number)  # rounds to the nearest float32, as protobuf will
+    except OverflowError:  # rounds to infinity: past the largest float32 by over half a step
+        raise FieldError(f"out of range for float: {show_number(number)}") from None
     return number
 
 
@@ -260,7 +261,7 @@ def _encode_float(value: object) -> object:
     """Return a float32 value as the shortest decimal that reads back as the same float32."""
     if not isinstance(value, float) or value - value != 0.0:
         return encode_double(value)
-    for digits in range(6, 10):
+    for digits in range(1, 10):
         shortest = float(f"{value:.{digits}g}")
         try:
             if struct.unpack("<f", struct.pack("<f", shortest))[0] == value:

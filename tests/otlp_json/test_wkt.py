@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import struct
 from typing import Any
 
 import pytest
@@ -200,6 +201,31 @@ def test_wrappers_and_field_mask() -> None:
     mask = field_mask_pb2.FieldMask(paths=["resource_logs", "scope_logs.log_records"])
     assert encode_json(mask) == b'"resourceLogs,scopeLogs.logRecords"'
     assert decode_json(encode_json(mask), field_mask_pb2.FieldMask) == mask
+
+
+_FLOAT32_MAX = struct.unpack("<f", struct.pack("<f", 3.4028234663852886e38))[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (_FLOAT32_MAX, b"3.4028235e38"),
+        (-_FLOAT32_MAX, b"-3.4028235e38"),
+        (struct.unpack("<f", struct.pack("<f", 1e-45))[0], b"1e-45"),
+        (struct.unpack("<f", struct.pack("<f", 0.1))[0], b"0.1"),
+        (struct.unpack("<f", struct.pack("<f", 16777217.0))[0], b"16777216.0"),
+    ],
+)
+def test_float_values_are_the_shortest_text_and_read_back(value: float, text: bytes) -> None:
+    message = wrappers_pb2.FloatValue(value=value)
+    assert encode_json(message) == text
+    assert decode_json(text, wrappers_pb2.FloatValue) == message
+
+
+@pytest.mark.parametrize("text", ["3.4028236e38", "-3.5e38", "1e39"])
+def test_float_values_that_round_to_infinity_are_errors(text: str) -> None:
+    with pytest.raises(InvalidOTLPError, match=r"^body: out of range for float: "):
+        decode_json(text, wrappers_pb2.FloatValue)
 
 
 def test_encode_json_dict_refuses_non_object_forms() -> None:
