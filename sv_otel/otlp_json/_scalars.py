@@ -8,7 +8,7 @@ converters turn a field value into its JSON value. Rules (proto3 JSON mapping pl
 * 64-bit integers are decimal strings on output; strings or numbers on input;
 * 32-bit integers are numbers on output; numbers or numeric strings on input;
 * ``double``/``float`` are numbers, with ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` for the
-  non-finite values;
+  non-finite values (Go's spellings such as ``"+Inf"``, in any letter case, are read too);
 * ``bytes`` are standard base64 (URL-safe and unpadded input accepted), except the OTLP id fields
   in :data:`HEX_ID_CHARS`, which are hex.
 """
@@ -53,6 +53,16 @@ HEX_ID_CHARS: dict[str, int] = {
 _INT_TEXT = re.compile(r"-?[0-9]+\Z")
 _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# Also read, in any letter case, as the Collector does (Go's strconv.ParseFloat): older Collectors
+# wrote "+Inf" and "-Inf".
+_GO_SPECIAL_FLOATS = {
+    "nan": math.nan,
+    **{
+        f"{sign}{name}": -math.inf if sign == "-" else math.inf
+        for sign in ("", "+", "-")
+        for name in ("inf", "infinity")
+    },
+}
 _T = FieldDescriptor
 
 _INT_RANGES: dict[int, tuple[str, int, int]] = {
@@ -131,6 +141,8 @@ def _int_decoder(label: str, low: int, high: int) -> Decoder:
 def _to_double(value: object) -> float:
     if isinstance(value, str):
         special = _SPECIAL_FLOATS.get(value)
+        if special is None and len(value) <= 9:
+            special = _GO_SPECIAL_FLOATS.get(value.lower())
         if special is not None:
             return special
         if _NUMBER_TEXT.match(value):

@@ -129,15 +129,35 @@ def test_doubles(value: object, expected: float) -> None:
     assert decode_json_dict({"doubleValue": value}, AnyValue).double_value == expected
 
 
-def test_double_nan() -> None:
-    assert math.isnan(decode_json_dict({"doubleValue": "NaN"}, AnyValue).double_value)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Older Collectors wrote infinities with Go's %f ("+Inf", "-Inf"); the Collector reads
+        # doubles with strconv.ParseFloat, which takes these spellings in any letter case.
+        ("+Inf", math.inf),
+        ("-Inf", -math.inf),
+        ("inf", math.inf),
+        ("INFINITY", math.inf),
+        ("+Infinity", math.inf),
+        ("-infinity", -math.inf),
+    ],
+)
+def test_go_spellings_of_infinity(value: str, expected: float) -> None:
+    assert decode_json_dict({"doubleValue": value}, AnyValue).double_value == expected
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "NAN"])
+def test_double_nan(value: str) -> None:
+    assert math.isnan(decode_json_dict({"doubleValue": value}, AnyValue).double_value)
 
 
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("nan", 'expected number, got "nan"'),
-        ("inf", 'expected number, got "inf"'),
+        ("-NaN", 'expected number, got "-NaN"'),
+        ("+nan", 'expected number, got "+nan"'),
+        ("infinit", 'expected number, got "infinit"'),
+        ("Infinity ", 'expected number, got "Infinity "'),
         ("1e999", 'out of range for double: "1e999"'),
         (True, "expected number, got boolean"),
         ([], "expected number, got array"),
