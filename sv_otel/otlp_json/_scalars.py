@@ -26,12 +26,14 @@ from collections.abc import Callable
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 
 from sv_otel.otlp_json._path import FieldError, describe, json_type, show_number
+from sv_otel.otlp_json._text import inexact_float, integer_zero
 
 __all__ = [
     "HEX_ID_CHARS",
     "Decoder",
     "Encoder",
     "check_string",
+    "decimal_to_double",
     "decoder_for",
     "encode_double",
     "encoder_for",
@@ -99,28 +101,45 @@ def check_string(value: object, strict: bool = True) -> str:
     return value
 
 
-def _to_int(value: object) -> int:
-    """Parse an integer given as a JSON number or a JSON string (range not checked)."""
+def _to_int(value: object, label: str) -> int:
+    """Parse an integer given as a JSON number or string (only checked against 40 digits).
+
+    ``label`` names the type in the message of a number of 40 digits or more, out of range of
+    every integer type (and not worth building). Non-integers are refused, exactly: a ``float``
+    is taken by its shortest text (``1e23`` is 10**23), and in ``decode_json`` the conversion
+    starts again from the JSON text (see :func:`~sv_otel.otlp_json._text.inexact_float`).
+    """
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            try:
+            if len(value) <= 40:
                 return int(value)
-            except ValueError:  # longer than sys.get_int_max_str_digits()
-                raise FieldError(f"integer too long: {describe(value)}") from None
+            return _decimal_to_int(decimal.Decimal(value), label, describe(value))
         if _NUMBER_TEXT.match(value):
-            number = decimal.Decimal(value)
-            if number.adjusted() < 40 and number == number.to_integral_value():
-                return int(number)
+            return _decimal_to_int(decimal.Decimal(value), label, describe(value))
         raise FieldError(f"expected integer, got {describe(value)}")
     if isinstance(value, bool):
         raise FieldError("expected integer, got boolean")
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise FieldError(f"expected integer, got {show_number(value)}")
+        inexact_float()
+        if not math.isfinite(value):
+            raise FieldError(f"expected integer, got {value!r}")
+        return _decimal_to_int(decimal.Decimal(repr(value)), label, repr(value))
+    if isinstance(value, decimal.Decimal):
+        return _decimal_to_int(value, label, show_number(value))
     raise FieldError(f"expected integer, got {json_type(value)}")
+
+
+def _decimal_to_int(number: decimal.Decimal, label: str, shown: str) -> int:
+    if number.is_finite():
+        if not number:
+            return 0  # whatever the exponent: 0e999999999
+        if number.adjusted() >= 40:
+            raise FieldError(f"out of range for {label}: {show_number(number)}")
+        if number == number.to_integral_value():
+            return int(number)
+    raise FieldError(f"expected integer, got {shown}")
 
 
 def _int_decoder(label: str, low: int, high: int) -> Decoder:
@@ -130,7 +149,7 @@ def _int_decoder(label: str, low: int, high: int) -> Decoder:
         elif type(value) is str and len(value) <= 20 and value.isdigit() and value.isascii():
             number = int(value)  # the usual 64-bit string, e.g. "1544712660300000000"
         else:
-            number = _to_int(value)
+            number = _to_int(value, label)
         if low <= number <= high:
             return number
         raise FieldError(f"out of range for {label}: {show_number(number)}")
@@ -153,12 +172,29 @@ def _to_double(value: object) -> float:
         raise FieldError(f"expected number, got {describe(value)}")
     if isinstance(value, bool):
         raise FieldError("expected number, got boolean")
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        if value == 0:
+            integer_zero()  # decode_json: was it written -0?
         try:
             return float(value)
         except OverflowError:
             raise FieldError(f"out of range for double: {show_number(value)}") from None
+    if isinstance(value, decimal.Decimal):
+        return decimal_to_double(value)
     raise FieldError(f"expected number, got {json_type(value)}")
+
+
+def decimal_to_double(value: decimal.Decimal) -> float:
+    """Return the nearest double to a ``Decimal``; FieldError if that is infinite (or sNaN)."""
+    try:
+        number = float(value)
+    except ValueError:  # a signalling NaN
+        raise FieldError(f"expected number, got {value}") from None
+    if math.isinf(number) and value.is_finite():
+        raise FieldError(f"out of range for double: {show_number(value)}")
+    return number
 
 
 def _decode_double(value: object, strict: bool) -> object:
@@ -229,7 +265,7 @@ def _enum_decoder(enum: EnumDescriptor) -> Decoder:
             return by_name[value]
         if isinstance(value, str) and not _INT_TEXT.match(value):
             raise FieldError(f"unknown {label} value {describe(value)}")
-        number = value if type(value) is int else _to_int(value)
+        number = value if type(value) is int else _to_int(value, label)
         if not -(2**31) <= number < 2**31:
             raise FieldError(f"out of range for {label}: {show_number(number)}")
         if closed and number not in numbers:

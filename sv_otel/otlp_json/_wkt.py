@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2, timestamp_pb2, wrappers_pb2
 from google.protobuf.descriptor import FieldDescriptor
@@ -27,7 +28,14 @@ from sv_otel.otlp_json._path import (
     show_number,
     too_deep,
 )
-from sv_otel.otlp_json._scalars import check_string, decoder_for, encode_double, encoder_for
+from sv_otel.otlp_json._scalars import (
+    check_string,
+    decimal_to_double,
+    decoder_for,
+    encode_double,
+    encoder_for,
+)
+from sv_otel.otlp_json._text import integer_zero
 
 __all__ = ["DECODERS", "ENCODERS"]
 
@@ -131,10 +139,14 @@ def _native(value: object, depth: int) -> object:
     if isinstance(value, str):
         return check_string(value)
     if isinstance(value, int):
+        if value == 0:
+            integer_zero()  # decode_json: was it written -0?
         try:
             return float(value)
         except OverflowError:
             raise FieldError(f"out of range for double: {show_number(value)}") from None
+    if isinstance(value, Decimal):
+        return decimal_to_double(value)
     if depth > MAX_DEPTH:
         raise too_deep()
     if isinstance(value, (list, tuple)):

@@ -10,16 +10,14 @@ ignored), strict about JSON types, ranges and id lengths, and every problem is a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TypeVar
 
-import msgspec
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from sv_otel.errors import InvalidOTLPError
-from sv_otel.otlp_json import _wkt
+from sv_otel.otlp_json import _text, _wkt
 from sv_otel.otlp_json._path import (
     MAX_DEPTH,
     FieldError,
@@ -47,9 +45,6 @@ __all__ = ["decode_json", "decode_json_dict"]
 
 M = TypeVar("M", bound=Message)
 
-_json_decode = msgspec.json.Decoder().decode
-_MSGSPEC_POSITION = re.compile(r"(.*) \(byte ([0-9]+)\)\Z")
-
 
 def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = True) -> M:
     """Decode an OTLP/JSON body into a message of ``message_type``.
@@ -66,17 +61,7 @@ def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = 
     Raises:
         InvalidOTLPError: The body is not JSON, or does not describe a ``message_type``.
     """
-    try:
-        obj = _json_decode(data)
-    except msgspec.DecodeError as err:
-        text = str(err).removeprefix("JSON is malformed: ")
-        text = _MSGSPEC_POSITION.sub(r"\1 at byte \2", text)
-        raise InvalidOTLPError(f"body: not JSON ({text[:1].lower()}{text[1:]})") from None
-    except UnicodeError:
-        raise InvalidOTLPError("body: not JSON (invalid UTF-8)") from None
-    except RecursionError:
-        raise InvalidOTLPError("body: not JSON (nested too deeply)") from None
-    return _decode_root(obj, message_type, strict_ids)
+    return _text.read(data, lambda obj: _decode_root(obj, message_type, strict_ids))
 
 
 def decode_json_dict(

@@ -143,9 +143,7 @@ def test_duration_with_too_many_digits_is_an_error_not_a_crash() -> None:
     seconds = "1" * 5000  # int() refuses more than 4300 digits with a ValueError
     with pytest.raises(InvalidOTLPError) as caught:
         decode_json(f'{{"retryDelay": "{seconds}s"}}', error_details_pb2.RetryInfo)
-    assert caught.value.message == (
-        'retryDelay: duration out of range: "' + "1" * 48 + '..."'
-    )
+    assert caught.value.message == 'retryDelay: duration out of range: "' + "1" * 48 + '..."'
     leading_zeros = decode_json('"' + "0" * 5000 + '1.5s"', duration_pb2.Duration)
     assert leading_zeros == duration_pb2.Duration(seconds=1, nanos=500_000_000)
 
