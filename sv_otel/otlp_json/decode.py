@@ -263,4 +263,5 @@ def _special(plan: MessagePlan, value: object, strict: bool, depth: int) -> Mess
             raise
     else:
         payload = payload_plan.cls(**_message(payload_plan, items, strict, depth + 1))
-    return any_pb2.Any(type_url=type_url, value=payload.SerializeToString())
+    # Deterministic: map entries by key, so one JSON text always gives the same bytes.
+    return any_pb2.Any(type_url=type_url, value=payload.SerializeToString(deterministic=True))

@@ -28,7 +28,7 @@ error_details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
 
 def _packed(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(message)
+    packed.Pack(message, deterministic=True)  # as decode_json packs: map entries by key
     return packed
 
 
@@ -84,6 +84,18 @@ def test_status_round_trips() -> None:
     status = _status()
     assert decode_json(encode_json(status), status_pb2.Status) == status
     assert decode_json(json_format.MessageToJson(status), status_pb2.Status) == status
+
+
+def test_any_payloads_are_serialised_deterministically() -> None:
+    # Map entries in the payload bytes come in key order, whatever order upb's hash table (whose
+    # seed changes from process to process) or the JSON object gives them.
+    metadata = {f"key{i}": str(i) for i in range(20)}
+    detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "metadata": metadata}
+    reversed_detail = {**detail, "metadata": dict(reversed(metadata.items()))}
+    one = decode_json_dict({"details": [detail]}, status_pb2.Status).details[0]
+    other = decode_json_dict({"details": [reversed_detail]}, status_pb2.Status).details[0]
+    expected = error_details_pb2.ErrorInfo(metadata=metadata).SerializeToString(deterministic=True)
+    assert one.value == other.value == expected
 
 
 def test_unknown_any_type_is_an_error() -> None:
