@@ -327,15 +327,26 @@ def _encode_bytes(value: object) -> object:
     return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
 
-def _encode_hex(value: object) -> object:
-    return value.hex() if isinstance(value, bytes) else value
+def _hex_encoder(chars: int) -> Encoder:
+    size = chars // 2
+
+    def encode(value: object) -> object:
+        if not isinstance(value, bytes):
+            return value
+        if len(value) == size:
+            return value.hex()
+        # As hex this would be JSON that no receiver accepts (nor binary, in the Collector).
+        raise FieldError(f"expected {size} bytes, got {len(value)}")
+
+    return encode
 
 
 def encoder_for(field: FieldDescriptor) -> Encoder | None:
     """Return the value-to-JSON converter of a scalar field, or ``None`` if the value is as-is."""
     kind = field.type
     if kind == _T.TYPE_BYTES:
-        return _encode_bytes if field.name not in HEX_ID_CHARS else _encode_hex
+        chars = HEX_ID_CHARS.get(field.name)
+        return _encode_bytes if chars is None else _hex_encoder(chars)
     if kind in _INT64_TYPES:
         return _encode_int64
     if kind == _T.TYPE_DOUBLE:

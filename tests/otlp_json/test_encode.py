@@ -85,6 +85,28 @@ def test_ids_are_lower_case_hex_in_every_message() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("message", "message_text"),
+    [
+        (Span(trace_id=b"abc"), "traceId: expected 16 bytes, got 3"),
+        (Span(span_id=SPAN_ID + b"\x00"), "spanId: expected 8 bytes, got 9"),
+        (Span(parent_span_id=TRACE_ID), "parentSpanId: expected 8 bytes, got 16"),
+        (
+            ExportTraceServiceRequest(
+                resource_spans=[{"scope_spans": [{"spans": [{}, {"links": [{"span_id": b"x"}]}]}]}]
+            ),
+            "resourceSpans[0].scopeSpans[0].spans[1].links[0].spanId: expected 8 bytes, got 1",
+        ),
+        (LogRecord(trace_id=TRACE_ID * 2), "traceId: expected 16 bytes, got 32"),
+    ],
+)
+def test_ids_of_the_wrong_length_are_errors(message: Message, message_text: str) -> None:
+    # Written as hex they would be JSON that no OTLP receiver (nor decode_json) accepts.
+    with pytest.raises(InvalidOTLPError) as caught:
+        encode_json(message)
+    assert caught.value.message == message_text
+
+
 def test_other_bytes_are_base64() -> None:
     assert encode_json_dict(AnyValue(bytes_value=b"hi?>>>")) == {"bytesValue": "aGk/Pj4+"}
 
