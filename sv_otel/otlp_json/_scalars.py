@@ -9,8 +9,8 @@ converters turn a field value into its JSON value. Rules (proto3 JSON mapping pl
 * 32-bit integers are numbers on output; numbers or numeric strings on input;
 * ``double``/``float`` are numbers, with ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` for the
   non-finite values (Go's spellings such as ``"+Inf"``, in any letter case, are read too);
-* ``bytes`` are standard base64 (URL-safe and unpadded input accepted), except the OTLP id fields
-  in :data:`HEX_ID_CHARS`, which are hex.
+* ``bytes`` are standard base64 (URL-safe and unpadded input accepted, line breaks skipped),
+  except the OTLP id fields in :data:`HEX_ID_CHARS`, which are hex.
 """
 
 from __future__ import annotations
@@ -219,17 +219,27 @@ def _decode_bool(value: object, strict: bool) -> object:
 def _decode_bytes(value: object, strict: bool) -> object:
     text = check_string(value)
     try:
-        return base64.b64decode(text, validate=True)
+        return base64.b64decode(text, validate=True)  # the usual: standard alphabet, padded
     except (binascii.Error, ValueError):
         pass
-    # URL-safe alphabet and/or missing padding.
-    body = text.rstrip("=").replace("-", "+").replace("_", "/")
-    if len(body) % 4 != 1:
+    if "\n" in text or "\r" in text:  # skipped by Go's decoders (protojson's, the Collector's)
+        text = text.replace("\r", "").replace("\n", "")
+    url_safe = "-" in text or "_" in text
+    body = text.rstrip("=")
+    padding = len(text) - len(body)
+    # One alphabet; no padding, or exactly the padding that completes the last group of four.
+    if (
+        not (url_safe and ("+" in body or "/" in body))
+        and len(body) % 4 != 1
+        and padding in (0, -len(body) % 4)
+    ):
+        if url_safe:
+            body = body.replace("-", "+").replace("_", "/")
         try:
             return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
         except (binascii.Error, ValueError):
             pass
-    raise FieldError(f"invalid base64: {describe(text)}")
+    raise FieldError(f"invalid base64: {describe(str(value))}")
 
 
 def _hex_decoder(chars: int) -> Decoder:
