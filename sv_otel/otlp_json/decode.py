@@ -230,7 +230,7 @@ def _map(plan: MessagePlan, value: object, strict: bool, depth: int) -> dict[obj
     for key, item in _as_mapping(value).items():
         try:
             if item is None and not value_entry.info.nullable:
-                continue
+                raise FieldError("expected a value, got null")
             out[key_entry.conv(key, strict)] = _single(value_entry, item, strict, depth)
         except FieldError as err:
             err.parts.append(key_segment(key))

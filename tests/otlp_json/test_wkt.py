@@ -243,6 +243,20 @@ def test_encode_json_dict_refuses_non_object_forms() -> None:
         encode_json_dict(duration_pb2.Duration(seconds=1))
 
 
+def test_null_map_values_are_errors_as_in_repeated_fields() -> None:
+    # null has no "not set" meaning for a map value (protojson and json_format refuse it too);
+    # it was dropped with its key.
+    detail = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "metadata": {"a": "1", "b": None},
+    }
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json_dict({"details": [detail]}, status_pb2.Status)
+    assert caught.value.message == 'details[0].metadata["b"]: expected a value, got null'
+    struct = decode_json_dict({"a": None}, struct_pb2.Struct)  # a Value map: null is a value
+    assert struct.fields["a"].WhichOneof("kind") == "null_value"
+
+
 def test_errors_inside_maps_and_structs_name_the_key() -> None:
     detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "metadata": {"a.b": 5}}
     with pytest.raises(InvalidOTLPError) as caught:
