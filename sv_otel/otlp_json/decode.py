@@ -52,8 +52,8 @@ def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = 
     Args:
         data: The JSON text, as UTF-8 bytes or a string.
         message_type: The generated message class, e.g. ``ExportLogsServiceRequest``.
-        strict_ids: Reject malformed ``traceId``/``spanId``/``parentSpanId`` hex strings; when
-            false they are decoded as absent (empty bytes) instead.
+        strict_ids: Reject malformed ``traceId``/``spanId``/``parentSpanId``/``profileId`` hex
+            strings; when false they are decoded as absent (empty bytes) instead.
 
     Returns:
         The decoded message.
