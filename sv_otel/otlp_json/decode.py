@@ -126,9 +126,11 @@ def _message(plan: MessagePlan, obj: object, strict: bool, depth: int) -> dict[s
             continue  # unknown field: ignored, as the OTLP specification requires
         name, kind, sub, conv, info = entry
         try:
-            if value is None:  # "not set", except where null is a value
-                if info.nullable and not info.repeated:
+            if value is None:  # "not set" (undoing another spelling of the key), except where
+                if info.nullable and not info.repeated:  # null is a value
                     out[name] = _single(entry, None, strict, depth)
+                else:
+                    out.pop(name, None)
             elif kind == D_MSG:
                 out[name] = _message(sub, value, strict, depth + 1)
             elif kind == D_STR:

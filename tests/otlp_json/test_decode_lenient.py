@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import HistogramDataPoint
 
 from sv_otel.otlp_json import decode_json, decode_json_dict
@@ -82,6 +83,24 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
 @pytest.mark.parametrize("key", ["body", "attributes", "traceId", "timeUnixNano", "severityText"])
 def test_null_means_not_set(key: str) -> None:
     assert first_record(logs_with(**{key: None})) == first_record(logs_with(**{key: ...}))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"severityText": "x", "severity_text": None}, LogRecord()),
+        ({"severity_text": None, "severityText": "x"}, LogRecord(severity_text="x")),
+        ({"timeUnixNano": "5", "time_unix_nano": None}, LogRecord()),
+        ({"droppedAttributesCount": 1, "dropped_attributes_count": None}, LogRecord()),
+    ],
+)
+def test_a_later_null_unsets_an_earlier_spelling_of_the_field(
+    data: dict[str, object], expected: LogRecord
+) -> None:
+    # Of a key given twice (camelCase and snake_case), the last wins, null included.
+    assert decode_json_dict(data, LogRecord) == expected
+    request = {"resourceLogs": [{"scopeLogs": [{}]}], "resource_logs": None}
+    assert decode_json_dict(request, ExportLogsServiceRequest) == ExportLogsServiceRequest()
 
 
 def test_null_message_and_list_fields() -> None:
