@@ -99,7 +99,7 @@ def test_a_later_null_unsets_an_earlier_spelling_of_the_field(
 ) -> None:
     # Of a key given twice (camelCase and snake_case), the last wins, null included.
     assert decode_json_dict(data, LogRecord) == expected
-    request = {"resourceLogs": [{"scopeLogs": [{}]}], "resource_logs": None}
+    request: dict[str, object] = {"resourceLogs": [{"scopeLogs": [{}]}], "resource_logs": None}
     assert decode_json_dict(request, ExportLogsServiceRequest) == ExportLogsServiceRequest()
 
 

@@ -22,7 +22,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     NumberDataPoint,
     SummaryDataPoint,
 )
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import decode_json, decode_json_dict, encode_json, encode_json_dict
@@ -93,7 +93,13 @@ def test_ids_are_lower_case_hex_in_every_message() -> None:
         (Span(parent_span_id=TRACE_ID), "parentSpanId: expected 8 bytes, got 16"),
         (
             ExportTraceServiceRequest(
-                resource_spans=[{"scope_spans": [{"spans": [{}, {"links": [{"span_id": b"x"}]}]}]}]
+                resource_spans=[
+                    ResourceSpans(
+                        scope_spans=[
+                            ScopeSpans(spans=[Span(), Span(links=[Span.Link(span_id=b"x")])])
+                        ]
+                    )
+                ]
             ),
             "resourceSpans[0].scopeSpans[0].spans[1].links[0].spanId: expected 8 bytes, got 1",
         ),
