@@ -10,6 +10,8 @@ points the error becomes an :class:`~sv_otel.errors.InvalidOTLPError` such as
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 
 from sv_otel.errors import InvalidOTLPError
 
@@ -97,7 +99,7 @@ def json_type(value: object) -> str:
         return name
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -113,12 +115,34 @@ def key_segment(key: object) -> str:
     return f"[{describe(key)}]" if isinstance(key, str) else f"[<{json_type(key)}>]"
 
 
-def show_number(value: float) -> str:
-    """Render a number for an error message, abbreviating huge integers."""
+def show_number(value: float | Decimal) -> str:
+    """Render a number for an error message, abbreviating huge integers.
+
+    A ``Decimal`` (an exact JSON number) that is the shortest text of a ``float`` is shown as
+    that float is, so both spellings of one JSON number give one message.
+    """
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            if value.adjusted() >= 40:  # not worth building: 40 digits or more
+                return _digits(value.adjusted() + 1, value < 0)
+            return show_number(int(value))
+        if value.is_finite() and abs(value.adjusted()) < 400:
+            as_float = float(value)
+            if Decimal(repr(as_float)) == value:
+                return repr(as_float)
+        text = str(value)
+        return text if len(text) <= _MAX_SHOWN_CHARS else text[:_MAX_SHOWN_CHARS] + "..."
     if isinstance(value, int) and value.bit_length() > 128:
-        sign = "negative " if value < 0 else ""
-        return f"a {sign}{int(value.bit_length() * 0.30103) + 1}-digit number"
+        bits = value.bit_length()
+        digits = int(bits * math.log10(2)) + 1  # the most a number of that many bits has
+        if bits < 1_000_000 and abs(value) < 10 ** (digits - 1):
+            digits -= 1
+        return _digits(digits, value < 0)
     return repr(value)
+
+
+def _digits(count: int, negative: bool) -> str:
+    return f"a {'negative ' if negative else ''}{count}-digit number"
 
 
 def describe(value: str) -> str:

@@ -9,7 +9,8 @@ and :mod:`~sv_otel.otlp_json.encode` dispatch on, so the hot loops do no descrip
 The deprecated ``instrumentationLibrary{Logs,Spans,Metrics}`` arrays of old producers (proto field
 1000, now reserved) are planned here as extra keys of ``ResourceLogs``/``ResourceSpans``/
 ``ResourceMetrics`` whose elements decode as ``ScopeLogs``/``ScopeSpans``/``ScopeMetrics``, with
-``instrumentationLibrary`` accepted for ``scope``.
+``instrumentationLibrary`` accepted for ``scope``; the walker uses them only where the regular
+``scope*`` array is empty or absent.
 """
 
 from __future__ import annotations

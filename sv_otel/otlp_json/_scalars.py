@@ -8,9 +8,9 @@ converters turn a field value into its JSON value. Rules (proto3 JSON mapping pl
 * 64-bit integers are decimal strings on output; strings or numbers on input;
 * 32-bit integers are numbers on output; numbers or numeric strings on input;
 * ``double``/``float`` are numbers, with ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` for the
-  non-finite values;
-* ``bytes`` are standard base64 (URL-safe and unpadded input accepted), except the OTLP id fields
-  in :data:`HEX_ID_CHARS`, which are hex.
+  non-finite values (Go's spellings such as ``"+Inf"``, in any letter case, are read too);
+* ``bytes`` are standard base64 (URL-safe and unpadded input accepted, line breaks skipped),
+  except the OTLP id fields in :data:`HEX_ID_CHARS`, which are hex.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from collections.abc import Callable
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 
 from sv_otel.otlp_json._path import FieldError, describe, json_type, show_number
+from sv_otel.otlp_json._text import inexact_float, integer_zero
 
 __all__ = [
     "HEX_ID_CHARS",
     "Decoder",
     "Encoder",
     "check_string",
+    "decimal_to_double",
     "decoder_for",
     "encode_double",
     "encoder_for",
@@ -53,7 +55,16 @@ HEX_ID_CHARS: dict[str, int] = {
 _INT_TEXT = re.compile(r"-?[0-9]+\Z")
 _NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-_FLOAT32_MAX = 3.4028234663852886e38
+# Also read, in any letter case, as the Collector does (Go's strconv.ParseFloat): older Collectors
+# wrote "+Inf" and "-Inf".
+_GO_SPECIAL_FLOATS = {
+    "nan": math.nan,
+    **{
+        f"{sign}{name}": -math.inf if sign == "-" else math.inf
+        for sign in ("", "+", "-")
+        for name in ("inf", "infinity")
+    },
+}
 _T = FieldDescriptor
 
 _INT_RANGES: dict[int, tuple[str, int, int]] = {
@@ -90,28 +101,45 @@ def check_string(value: object, strict: bool = True) -> str:
     return value
 
 
-def _to_int(value: object) -> int:
-    """Parse an integer given as a JSON number or a JSON string (range not checked)."""
+def _to_int(value: object, label: str) -> int:
+    """Parse an integer given as a JSON number or string (only checked against 40 digits).
+
+    ``label`` names the type in the message of a number of 40 digits or more, out of range of
+    every integer type (and not worth building). Non-integers are refused, exactly: a ``float``
+    is taken by its shortest text (``1e23`` is 10**23), and in ``decode_json`` the conversion
+    starts again from the JSON text (see :func:`~sv_otel.otlp_json._text.inexact_float`).
+    """
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            try:
+            if len(value) <= 40:
                 return int(value)
-            except ValueError:  # longer than sys.get_int_max_str_digits()
-                raise FieldError(f"integer too long: {describe(value)}") from None
+            return _decimal_to_int(decimal.Decimal(value), label, describe(value))
         if _NUMBER_TEXT.match(value):
-            number = decimal.Decimal(value)
-            if number.adjusted() < 40 and number == number.to_integral_value():
-                return int(number)
+            return _decimal_to_int(decimal.Decimal(value), label, describe(value))
         raise FieldError(f"expected integer, got {describe(value)}")
     if isinstance(value, bool):
         raise FieldError("expected integer, got boolean")
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise FieldError(f"expected integer, got {show_number(value)}")
+        inexact_float()
+        if not math.isfinite(value):
+            raise FieldError(f"expected integer, got {value!r}")
+        return _decimal_to_int(decimal.Decimal(repr(value)), label, repr(value))
+    if isinstance(value, decimal.Decimal):
+        return _decimal_to_int(value, label, show_number(value))
     raise FieldError(f"expected integer, got {json_type(value)}")
+
+
+def _decimal_to_int(number: decimal.Decimal, label: str, shown: str) -> int:
+    if number.is_finite():
+        if not number:
+            return 0  # whatever the exponent: 0e999999999
+        if number.adjusted() >= 40:
+            raise FieldError(f"out of range for {label}: {show_number(number)}")
+        if number == number.to_integral_value():
+            return int(number)
+    raise FieldError(f"expected integer, got {shown}")
 
 
 def _int_decoder(label: str, low: int, high: int) -> Decoder:
@@ -121,7 +149,7 @@ def _int_decoder(label: str, low: int, high: int) -> Decoder:
         elif type(value) is str and len(value) <= 20 and value.isdigit() and value.isascii():
             number = int(value)  # the usual 64-bit string, e.g. "1544712660300000000"
         else:
-            number = _to_int(value)
+            number = _to_int(value, label)
         if low <= number <= high:
             return number
         raise FieldError(f"out of range for {label}: {show_number(number)}")
@@ -132,6 +160,8 @@ def _int_decoder(label: str, low: int, high: int) -> Decoder:
 def _to_double(value: object) -> float:
     if isinstance(value, str):
         special = _SPECIAL_FLOATS.get(value)
+        if special is None and len(value) <= 9:
+            special = _GO_SPECIAL_FLOATS.get(value.lower())
         if special is not None:
             return special
         if _NUMBER_TEXT.match(value):
@@ -142,12 +172,29 @@ def _to_double(value: object) -> float:
         raise FieldError(f"expected number, got {describe(value)}")
     if isinstance(value, bool):
         raise FieldError("expected number, got boolean")
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        if value == 0:
+            integer_zero()  # decode_json: was it written -0?
         try:
             return float(value)
         except OverflowError:
             raise FieldError(f"out of range for double: {show_number(value)}") from None
+    if isinstance(value, decimal.Decimal):
+        return decimal_to_double(value)
     raise FieldError(f"expected number, got {json_type(value)}")
+
+
+def decimal_to_double(value: decimal.Decimal) -> float:
+    """Return the nearest double to a ``Decimal``; FieldError if that is infinite (or sNaN)."""
+    try:
+        number = float(value)
+    except ValueError:  # a signalling NaN
+        raise FieldError(f"expected number, got {value}") from None
+    if math.isinf(number) and value.is_finite():
+        raise FieldError(f"out of range for double: {show_number(value)}")
+    return number
 
 
 def _decode_double(value: object, strict: bool) -> object:
@@ -156,8 +203,10 @@ def _decode_double(value: object, strict: bool) -> object:
 
 def _decode_float(value: object, strict: bool) -> object:
     number = _to_double(value)
-    if math.isfinite(number) and abs(number) > _FLOAT32_MAX:
-        raise FieldError(f"out of range for float: {show_number(number)}")
+    try:
+        struct.pack("<f", number)  # rounds to the nearest float32, as protobuf will
+    except OverflowError:  # rounds to infinity: past the largest float32 by over half a step
+        raise FieldError(f"out of range for float: {show_number(number)}") from None
     return number
 
 
@@ -170,17 +219,27 @@ def _decode_bool(value: object, strict: bool) -> object:
 def _decode_bytes(value: object, strict: bool) -> object:
     text = check_string(value)
     try:
-        return base64.b64decode(text, validate=True)
+        return base64.b64decode(text, validate=True)  # the usual: standard alphabet, padded
     except (binascii.Error, ValueError):
         pass
-    # URL-safe alphabet and/or missing padding.
-    body = text.rstrip("=").replace("-", "+").replace("_", "/")
-    if len(body) % 4 != 1:
+    if "\n" in text or "\r" in text:  # skipped by Go's decoders (protojson's, the Collector's)
+        text = text.replace("\r", "").replace("\n", "")
+    url_safe = "-" in text or "_" in text
+    body = text.rstrip("=")
+    padding = len(text) - len(body)
+    # One alphabet; no padding, or exactly the padding that completes the last group of four.
+    if (
+        not (url_safe and ("+" in body or "/" in body))
+        and len(body) % 4 != 1
+        and padding in (0, -len(body) % 4)
+    ):
+        if url_safe:
+            body = body.replace("-", "+").replace("_", "/")
         try:
             return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
         except (binascii.Error, ValueError):
             pass
-    raise FieldError(f"invalid base64: {describe(text)}")
+    raise FieldError(f"invalid base64: {describe(str(value))}")
 
 
 def _hex_decoder(chars: int) -> Decoder:
@@ -216,7 +275,7 @@ def _enum_decoder(enum: EnumDescriptor) -> Decoder:
             return by_name[value]
         if isinstance(value, str) and not _INT_TEXT.match(value):
             raise FieldError(f"unknown {label} value {describe(value)}")
-        number = value if type(value) is int else _to_int(value)
+        number = value if type(value) is int else _to_int(value, label)
         if not -(2**31) <= number < 2**31:
             raise FieldError(f"out of range for {label}: {show_number(number)}")
         if closed and number not in numbers:
@@ -260,7 +319,7 @@ def _encode_float(value: object) -> object:
     """Return a float32 value as the shortest decimal that reads back as the same float32."""
     if not isinstance(value, float) or value - value != 0.0:
         return encode_double(value)
-    for digits in range(6, 10):
+    for digits in range(1, 10):
         shortest = float(f"{value:.{digits}g}")
         try:
             if struct.unpack("<f", struct.pack("<f", shortest))[0] == value:
@@ -278,15 +337,26 @@ def _encode_bytes(value: object) -> object:
     return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
 
 
-def _encode_hex(value: object) -> object:
-    return value.hex() if isinstance(value, bytes) else value
+def _hex_encoder(chars: int) -> Encoder:
+    size = chars // 2
+
+    def encode(value: object) -> object:
+        if not isinstance(value, bytes):
+            return value
+        if len(value) == size:
+            return value.hex()
+        # As hex this would be JSON that no receiver accepts (nor binary, in the Collector).
+        raise FieldError(f"expected {size} bytes, got {len(value)}")
+
+    return encode
 
 
 def encoder_for(field: FieldDescriptor) -> Encoder | None:
     """Return the value-to-JSON converter of a scalar field, or ``None`` if the value is as-is."""
     kind = field.type
     if kind == _T.TYPE_BYTES:
-        return _encode_bytes if field.name not in HEX_ID_CHARS else _encode_hex
+        chars = HEX_ID_CHARS.get(field.name)
+        return _encode_bytes if chars is None else _hex_encoder(chars)
     if kind in _INT64_TYPES:
         return _encode_int64
     if kind == _T.TYPE_DOUBLE:

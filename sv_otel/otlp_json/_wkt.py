@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2, timestamp_pb2, wrappers_pb2
 from google.protobuf.descriptor import FieldDescriptor
@@ -27,7 +28,14 @@ from sv_otel.otlp_json._path import (
     show_number,
     too_deep,
 )
-from sv_otel.otlp_json._scalars import check_string, decoder_for, encode_double, encoder_for
+from sv_otel.otlp_json._scalars import (
+    check_string,
+    decimal_to_double,
+    decoder_for,
+    encode_double,
+    encoder_for,
+)
+from sv_otel.otlp_json._text import integer_zero
 
 __all__ = ["DECODERS", "ENCODERS"]
 
@@ -62,9 +70,10 @@ def _decode_duration(value: object, strict: bool, depth: int) -> Message:
     if match is None:
         raise FieldError(f'expected a duration like "1.5s", got {describe(str(value))}')
     sign = -1 if match[1] else 1
-    seconds, nanos = int(match[2]), int((match[3] or "").ljust(9, "0"))
-    if seconds > _MAX_DURATION_SECONDS:
+    digits = match[2].lstrip("0") or "0"  # length first: int() refuses over 4300 digits
+    if len(digits) > 12 or int(digits) > _MAX_DURATION_SECONDS:
         raise FieldError(f"duration out of range: {describe(str(value))}")
+    seconds, nanos = int(digits), int((match[3] or "").ljust(9, "0"))
     return duration_pb2.Duration(seconds=sign * seconds, nanos=sign * nanos)
 
 
@@ -130,10 +139,14 @@ def _native(value: object, depth: int) -> object:
     if isinstance(value, str):
         return check_string(value)
     if isinstance(value, int):
+        if value == 0:
+            integer_zero()  # decode_json: was it written -0?
         try:
             return float(value)
         except OverflowError:
             raise FieldError(f"out of range for double: {show_number(value)}") from None
+    if isinstance(value, Decimal):
+        return decimal_to_double(value)
     if depth > MAX_DEPTH:
         raise too_deep()
     if isinstance(value, (list, tuple)):

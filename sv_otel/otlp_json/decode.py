@@ -10,16 +10,14 @@ ignored), strict about JSON types, ranges and id lengths, and every problem is a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TypeVar
 
-import msgspec
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from sv_otel.errors import InvalidOTLPError
-from sv_otel.otlp_json import _wkt
+from sv_otel.otlp_json import _text, _wkt
 from sv_otel.otlp_json._path import (
     MAX_DEPTH,
     FieldError,
@@ -47,9 +45,6 @@ __all__ = ["decode_json", "decode_json_dict"]
 
 M = TypeVar("M", bound=Message)
 
-_json_decode = msgspec.json.Decoder().decode
-_MSGSPEC_POSITION = re.compile(r"(.*) \(byte ([0-9]+)\)\Z")
-
 
 def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = True) -> M:
     """Decode an OTLP/JSON body into a message of ``message_type``.
@@ -57,8 +52,8 @@ def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = 
     Args:
         data: The JSON text, as UTF-8 bytes or a string.
         message_type: The generated message class, e.g. ``ExportLogsServiceRequest``.
-        strict_ids: Reject malformed ``traceId``/``spanId``/``parentSpanId`` hex strings; when
-            false they are decoded as absent (empty bytes) instead.
+        strict_ids: Reject malformed ``traceId``/``spanId``/``parentSpanId``/``profileId`` hex
+            strings; when false they are decoded as absent (empty bytes) instead.
 
     Returns:
         The decoded message.
@@ -66,17 +61,7 @@ def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = 
     Raises:
         InvalidOTLPError: The body is not JSON, or does not describe a ``message_type``.
     """
-    try:
-        obj = _json_decode(data)
-    except msgspec.DecodeError as err:
-        text = str(err).removeprefix("JSON is malformed: ")
-        text = _MSGSPEC_POSITION.sub(r"\1 at byte \2", text)
-        raise InvalidOTLPError(f"body: not JSON ({text[:1].lower()}{text[1:]})") from None
-    except UnicodeError:
-        raise InvalidOTLPError("body: not JSON (invalid UTF-8)") from None
-    except RecursionError:
-        raise InvalidOTLPError("body: not JSON (nested too deeply)") from None
-    return _decode_root(obj, message_type, strict_ids)
+    return _text.read(data, lambda obj: _decode_root(obj, message_type, strict_ids))
 
 
 def decode_json_dict(
@@ -141,9 +126,11 @@ def _message(plan: MessagePlan, obj: object, strict: bool, depth: int) -> dict[s
             continue  # unknown field: ignored, as the OTLP specification requires
         name, kind, sub, conv, info = entry
         try:
-            if value is None:  # "not set", except where null is a value
-                if info.nullable and not info.repeated:
+            if value is None:  # "not set" (undoing another spelling of the key), except where
+                if info.nullable and not info.repeated:  # null is a value
                     out[name] = _single(entry, None, strict, depth)
+                else:
+                    out.pop(name, None)
             elif kind == D_MSG:
                 out[name] = _message(sub, value, strict, depth + 1)
             elif kind == D_STR:
@@ -164,10 +151,12 @@ def _message(plan: MessagePlan, obj: object, strict: bool, depth: int) -> dict[s
     if plan.oneofs and len(out) > 1:
         _resolve_oneofs(plan, items, out)
     if migrated is not None:
-        # Deprecated instrumentationLibrary* arrays go after the regular scope* ones.
-        for name, extra in migrated:
-            current = out.get(name)
-            out[name] = [*current, *extra] if isinstance(current, list) else extra
+        # A deprecated instrumentationLibrary* array stands in for an empty or absent scope*
+        # array, and is ignored beside a non-empty one: senders MAY double-publish the same data
+        # in both (opentelemetry-proto's rule, and what the Collector's MigrateLogs does).
+        for name, old in migrated:
+            if not out.get(name):
+                out[name] = old
     return out
 
 
@@ -243,7 +232,7 @@ def _map(plan: MessagePlan, value: object, strict: bool, depth: int) -> dict[obj
     for key, item in _as_mapping(value).items():
         try:
             if item is None and not value_entry.info.nullable:
-                continue
+                raise FieldError("expected a value, got null")
             out[key_entry.conv(key, strict)] = _single(value_entry, item, strict, depth)
         except FieldError as err:
             err.parts.append(key_segment(key))
@@ -276,4 +265,5 @@ def _special(plan: MessagePlan, value: object, strict: bool, depth: int) -> Mess
             raise
     else:
         payload = payload_plan.cls(**_message(payload_plan, items, strict, depth + 1))
-    return any_pb2.Any(type_url=type_url, value=payload.SerializeToString())
+    # Deterministic: map entries by key, so one JSON text always gives the same bytes.
+    return any_pb2.Any(type_url=type_url, value=payload.SerializeToString(deterministic=True))

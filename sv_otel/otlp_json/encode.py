@@ -52,7 +52,8 @@ def encode_json(message: Message) -> bytes:
 
     Raises:
         InvalidOTLPError: The message cannot be represented (nested deeper than
-            :data:`~sv_otel.otlp_json.MAX_DEPTH` levels, or an ``Any`` of an unknown type).
+            :data:`~sv_otel.otlp_json.MAX_DEPTH` levels, an id of the wrong length, or an ``Any``
+            of an unknown type).
     """
     return _json_encode(_encode_root(message))
 

@@ -58,6 +58,13 @@ def test_wrong_json_types_are_errors(data: object, message: str) -> None:
         (b"{} {}", "body: not JSON (trailing characters at byte 4)"),
         (b"\xff\xfe{}", "body: not JSON (invalid character at byte 0)"),
         (b'{"resourceLogs": "\xff"}', "body: not JSON (invalid UTF-8)"),
+        ('{"resourceLogs": "\ud800"}', "body: not JSON (lone surrogate character at index 18)"),
+        (  # msgspec itself says "input data was truncated"
+            b'{"resourceLogs": "\\ud800x"}',
+            "body: not JSON (unpaired UTF-16 surrogate escape \\ud800 at byte 18)",
+        ),
+        (b'"\\uDBFF"', "body: not JSON (unpaired UTF-16 surrogate escape \\uDBFF at byte 1)"),
+        (b'{"resourceLogs": "\\\\ud800", "x": "', "body: not JSON (input data was truncated)"),
         (b"[]", "body: expected object, got array"),
         (b'"x"', "body: expected object, got string"),
         (b"null", "body: expected object, got null"),
@@ -65,7 +72,7 @@ def test_wrong_json_types_are_errors(data: object, message: str) -> None:
         (b"[" * 100_000 + b"]" * 100_000, "body: not JSON (nested too deeply)"),
     ],
 )
-def test_bad_bodies_are_errors(body: bytes, message: str) -> None:
+def test_bad_bodies_are_errors(body: bytes | str, message: str) -> None:
     assert decode_error(body) == message
 
 

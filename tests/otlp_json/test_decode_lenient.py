@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import msgspec
 import pytest
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import HistogramDataPoint
 
 from sv_otel.otlp_json import decode_json, decode_json_dict
@@ -83,6 +85,24 @@ def test_null_means_not_set(key: str) -> None:
     assert first_record(logs_with(**{key: None})) == first_record(logs_with(**{key: ...}))
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"severityText": "x", "severity_text": None}, LogRecord()),
+        ({"severity_text": None, "severityText": "x"}, LogRecord(severity_text="x")),
+        ({"timeUnixNano": "5", "time_unix_nano": None}, LogRecord()),
+        ({"droppedAttributesCount": 1, "dropped_attributes_count": None}, LogRecord()),
+    ],
+)
+def test_a_later_null_unsets_an_earlier_spelling_of_the_field(
+    data: dict[str, object], expected: LogRecord
+) -> None:
+    # Of a key given twice (camelCase and snake_case), the last wins, null included.
+    assert decode_json_dict(data, LogRecord) == expected
+    request: dict[str, object] = {"resourceLogs": [{"scopeLogs": [{}]}], "resource_logs": None}
+    assert decode_json_dict(request, ExportLogsServiceRequest) == ExportLogsServiceRequest()
+
+
 def test_null_message_and_list_fields() -> None:
     data = {"resourceLogs": [{"resource": None, "scopeLogs": None, "schemaUrl": None}]}
     request = decode_json_dict(data, ExportLogsServiceRequest)
@@ -122,30 +142,62 @@ def test_optional_fields_keep_presence() -> None:
 # --- deprecated instrumentationLibrary* arrays ------------------------------------------------
 
 
-def test_instrumentation_library_spans_are_migrated_after_scope_spans() -> None:
+def _double_published() -> dict[str, Any]:
+    """The trace example with its spans also in the deprecated array, as old senders MAY do."""
     data = copy.deepcopy(TRACE_EXAMPLE)
     resource_spans = data["resourceSpans"][0]
-    resource_spans["instrumentationLibrarySpans"] = [
-        {
-            "instrumentationLibrary": {"name": "old.library", "version": "0.1"},
-            "spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C", "name": "old span"}],
-            "schemaUrl": "https://opentelemetry.io/schemas/1.4.0",
-        }
-    ]
-    # The deprecated key comes first in the JSON; the migrated scope still goes last.
-    data["resourceSpans"][0] = {
-        "instrumentationLibrarySpans": resource_spans.pop("instrumentationLibrarySpans"),
-        **resource_spans,
-    }
+    old = copy.deepcopy(resource_spans["scopeSpans"])
+    old[0]["instrumentationLibrary"] = old[0].pop("scope")
+    # The deprecated key comes first in the JSON; the order of the keys does not matter.
+    data["resourceSpans"][0] = {"instrumentationLibrarySpans": old, **resource_spans}
+    return data
+
+
+def test_instrumentation_library_spans_are_ignored_when_scope_spans_are_set() -> None:
+    # opentelemetry-proto: "If scope_spans is set then instrumentation_library_spans field
+    # SHOULD be ignored" (double-publishing senders carry the same spans in both).
+    request = decode_json_dict(_double_published(), ExportTraceServiceRequest)
+    assert request == trace_message()
+    body = msgspec.json.encode(_double_published())
+    assert decode_json(body, ExportTraceServiceRequest) == trace_message()
+
+
+def test_instrumentation_library_spans_are_used_when_scope_spans_are_empty() -> None:
+    data = _double_published()
+    data["resourceSpans"][0]["scopeSpans"] = []
     request = decode_json_dict(data, ExportTraceServiceRequest)
-    scope_spans = request.resource_spans[0].scope_spans
-    assert len(scope_spans) == 2
-    assert scope_spans[0] == trace_message().resource_spans[0].scope_spans[0]
-    assert scope_spans[1].scope.name == "old.library"
-    assert scope_spans[1].scope.version == "0.1"
-    assert scope_spans[1].schema_url == "https://opentelemetry.io/schemas/1.4.0"
-    assert scope_spans[1].spans[0].name == "old span"
-    assert scope_spans[1].spans[0].trace_id == TRACE_ID
+    assert request == trace_message()
+    data["resourceSpans"][0]["scopeSpans"] = None
+    assert decode_json_dict(data, ExportTraceServiceRequest) == trace_message()
+
+
+def test_ignored_instrumentation_library_spans_are_still_checked() -> None:
+    data = _double_published()
+    data["resourceSpans"][0]["instrumentationLibrarySpans"][0]["spans"][0]["spanId"] = "x"
+    assert decode_error(data, ExportTraceServiceRequest) == (
+        "resourceSpans[0].instrumentationLibrarySpans[0].spans[0].spanId: "
+        'expected 16 hex characters, got "x"'
+    )
+
+
+def test_old_library_keys_in_the_deprecated_array() -> None:
+    data = copy.deepcopy(TRACE_EXAMPLE)
+    data["resourceSpans"][0] = {
+        "instrumentationLibrarySpans": [
+            {
+                "instrumentationLibrary": {"name": "old.library", "version": "0.1"},
+                "spans": [{"traceId": "5B8EFFF798038103D269B633813FC60C", "name": "old span"}],
+                "schemaUrl": "https://opentelemetry.io/schemas/1.4.0",
+            }
+        ]
+    }
+    scope_spans = decode_json_dict(data, ExportTraceServiceRequest).resource_spans[0].scope_spans
+    assert len(scope_spans) == 1
+    assert scope_spans[0].scope.name == "old.library"
+    assert scope_spans[0].scope.version == "0.1"
+    assert scope_spans[0].schema_url == "https://opentelemetry.io/schemas/1.4.0"
+    assert scope_spans[0].spans[0].name == "old span"
+    assert scope_spans[0].spans[0].trace_id == TRACE_ID
 
 
 @pytest.mark.parametrize(

@@ -67,10 +67,11 @@ def test_bad_integers_are_errors(key: str, value: object, problem: str) -> None:
     [
         (10**5000, "out of range for fixed64: a 5001-digit number"),
         (-(10**50), "out of range for fixed64: a negative 51-digit number"),
-        ("9" * 5000, 'integer too long: "' + "9" * 48 + '..."'),
+        ("9" * 5000, "out of range for fixed64: a 5000-digit number"),
+        ("0" * 5000 + "-1", 'expected integer, got "' + "0" * 48 + '..."'),
         (1e300, "out of range for fixed64: a 301-digit number"),
     ],
-    ids=["huge", "negative", "long-string", "huge-float"],
+    ids=["huge", "negative", "long-string", "not-a-number", "huge-float"],
 )
 def test_huge_integers_are_errors_with_short_messages(value: object, problem: str) -> None:
     with pytest.raises(InvalidOTLPError) as caught:
@@ -129,15 +130,35 @@ def test_doubles(value: object, expected: float) -> None:
     assert decode_json_dict({"doubleValue": value}, AnyValue).double_value == expected
 
 
-def test_double_nan() -> None:
-    assert math.isnan(decode_json_dict({"doubleValue": "NaN"}, AnyValue).double_value)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Older Collectors wrote infinities with Go's %f ("+Inf", "-Inf"); the Collector reads
+        # doubles with strconv.ParseFloat, which takes these spellings in any letter case.
+        ("+Inf", math.inf),
+        ("-Inf", -math.inf),
+        ("inf", math.inf),
+        ("INFINITY", math.inf),
+        ("+Infinity", math.inf),
+        ("-infinity", -math.inf),
+    ],
+)
+def test_go_spellings_of_infinity(value: str, expected: float) -> None:
+    assert decode_json_dict({"doubleValue": value}, AnyValue).double_value == expected
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "NAN"])
+def test_double_nan(value: str) -> None:
+    assert math.isnan(decode_json_dict({"doubleValue": value}, AnyValue).double_value)
 
 
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ("nan", 'expected number, got "nan"'),
-        ("inf", 'expected number, got "inf"'),
+        ("-NaN", 'expected number, got "-NaN"'),
+        ("+nan", 'expected number, got "+nan"'),
+        ("infinit", 'expected number, got "infinit"'),
+        ("Infinity ", 'expected number, got "Infinity "'),
         ("1e999", 'out of range for double: "1e999"'),
         (True, "expected number, got boolean"),
         ([], "expected number, got array"),
@@ -148,14 +169,43 @@ def test_bad_doubles_are_errors(value: object, problem: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["aGk/Pj4+", "aGk_Pj4-", "aGk/Pj4+", "aGVsbG8=", "aGVsbG8", "aGVsbA==", "aGVsbA"]
+    ("text", "expected"),
+    [
+        ("aGk/Pj4+", b"hi?>>>"),
+        ("aGk_Pj4-", b"hi?>>>"),
+        ("aGVsbG8=", b"hello"),
+        ("aGVsbG8", b"hello"),
+        ("aGVsbA==", b"hell"),
+        ("aGVsbA", b"hell"),
+        ("_-8=", b"\xff\xef"),
+        ("_-8", b"\xff\xef"),
+        # Go's decoders (protojson's, the Collector's) skip line breaks, as MIME writes them.
+        ("aGVs\nbG8=", b"hello"),
+        ("aGVsbG8=\r\n", b"hello"),
+        ("aGk_\r\nPj4-", b"hi?>>>"),
+    ],
 )
-def test_bytes_are_base64_standard_or_url_safe_padded_or_not(text: str) -> None:
-    value = decode_json_dict({"bytesValue": text}, AnyValue).bytes_value
-    assert value in (b"hi?>>>", b"hello", b"hell")
+def test_bytes_are_base64_standard_or_url_safe_padded_or_not(text: str, expected: bytes) -> None:
+    assert decode_json_dict({"bytesValue": text}, AnyValue).bytes_value == expected
 
 
-@pytest.mark.parametrize("text", ["***", "a", "aGVsbG8=x", "aGV sbG8="])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "***",
+        "a",
+        "aGVsbG8=x",
+        "aGV sbG8=",
+        "aGV\tsbG8=",
+        "aGk_Pj4+",  # both alphabets at once
+        "aGk/Pj4-",
+        "aGVsbA=",  # padding that does not complete the last group
+        "aGVsbA===",
+        "aGVsbG8==",
+        "=",
+        "aGVs=bG8",
+    ],
+)
 def test_bad_base64_is_andecode_error(text: str) -> None:
     assert (
         decode_error({"bytesValue": text}, AnyValue)

@@ -22,7 +22,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     NumberDataPoint,
     SummaryDataPoint,
 )
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import decode_json, decode_json_dict, encode_json, encode_json_dict
@@ -83,6 +83,34 @@ def test_ids_are_lower_case_hex_in_every_message() -> None:
         "spanId": "eee19b7ec3c1b174",
         "asInt": "3",
     }
+
+
+@pytest.mark.parametrize(
+    ("message", "message_text"),
+    [
+        (Span(trace_id=b"abc"), "traceId: expected 16 bytes, got 3"),
+        (Span(span_id=SPAN_ID + b"\x00"), "spanId: expected 8 bytes, got 9"),
+        (Span(parent_span_id=TRACE_ID), "parentSpanId: expected 8 bytes, got 16"),
+        (
+            ExportTraceServiceRequest(
+                resource_spans=[
+                    ResourceSpans(
+                        scope_spans=[
+                            ScopeSpans(spans=[Span(), Span(links=[Span.Link(span_id=b"x")])])
+                        ]
+                    )
+                ]
+            ),
+            "resourceSpans[0].scopeSpans[0].spans[1].links[0].spanId: expected 8 bytes, got 1",
+        ),
+        (LogRecord(trace_id=TRACE_ID * 2), "traceId: expected 16 bytes, got 32"),
+    ],
+)
+def test_ids_of_the_wrong_length_are_errors(message: Message, message_text: str) -> None:
+    # Written as hex they would be JSON that no OTLP receiver (nor decode_json) accepts.
+    with pytest.raises(InvalidOTLPError) as caught:
+        encode_json(message)
+    assert caught.value.message == message_text
 
 
 def test_other_bytes_are_base64() -> None:

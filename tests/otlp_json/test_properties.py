@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import decode_json, decode_json_dict, encode_json, encode_json_dict
@@ -88,3 +89,39 @@ def test_arbitrary_json_inside_a_log_record(record: dict[str, object]) -> None:
         assert err.message.startswith("resourceLogs[0].scopeLogs[0].logRecords[0]")
     else:
         assert decode_json(encode_json(message), ExportLogsServiceRequest) == message
+
+
+def _spellings(number: int) -> list[bytes]:
+    """JSON texts of one integer: plain, as a string, with a fraction, with exponents."""
+    digits = str(abs(number))
+    sign = "-" if number < 0 else ""
+    mantissa = f"{digits[0]}.{digits[1:]}" if len(digits) > 1 else digits
+    texts = [
+        str(number),
+        f'"{number}"',
+        f"{number}.0",
+        f"{number}.000",
+        f"{sign}{mantissa}e{len(digits) - 1}",
+        f"{sign}{mantissa}E+{len(digits) - 1}",
+        f'"{sign}{mantissa}e{len(digits) - 1}"',
+    ]
+    if number:
+        texts.append(f"{sign}{digits}0e-1")  # not 00e-1: JSON has no leading zeros
+    return [text.encode() for text in texts]
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.integers(-(2**63), 2**63 - 1))
+def test_every_spelling_of_an_int64_reads_exactly(number: int) -> None:
+    for text in _spellings(number):
+        assert decode_json(b'{"intValue": ' + text + b"}", AnyValue).int_value == number, text
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.integers(-(2**70), 2**70), st.sampled_from([b".5", b".0000000000000000001", b"e-1"]))
+def test_near_integers_are_never_taken_for_integers(number: int, tail: bytes) -> None:
+    text = str(number).encode() + tail
+    if tail == b"e-1" and number % 10 == 0:
+        return  # 120e-1 is the integer 12
+    with pytest.raises(InvalidOTLPError, match=r"^intValue: expected integer, got "):
+        decode_json(b'{"intValue": ' + text + b"}", AnyValue)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import struct
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ error_details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
 
 def _packed(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(message)
+    packed.Pack(message, deterministic=True)  # as decode_json packs: map entries by key
     return packed
 
 
@@ -85,6 +86,18 @@ def test_status_round_trips() -> None:
     assert decode_json(json_format.MessageToJson(status), status_pb2.Status) == status
 
 
+def test_any_payloads_are_serialised_deterministically() -> None:
+    # Map entries in the payload bytes come in key order, whatever order upb's hash table (whose
+    # seed changes from process to process) or the JSON object gives them.
+    metadata = {f"key{i}": str(i) for i in range(20)}
+    detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "metadata": metadata}
+    reversed_detail = {**detail, "metadata": dict(reversed(metadata.items()))}
+    one = decode_json_dict({"details": [detail]}, status_pb2.Status).details[0]
+    other = decode_json_dict({"details": [reversed_detail]}, status_pb2.Status).details[0]
+    expected = error_details_pb2.ErrorInfo(metadata=metadata).SerializeToString(deterministic=True)
+    assert one.value == other.value == expected
+
+
 def test_unknown_any_type_is_an_error() -> None:
     body = b'{"details": [{"@type": "type.googleapis.com/example.Unknown", "x": 1}]}'
     with pytest.raises(InvalidOTLPError) as caught:
@@ -136,6 +149,15 @@ def test_durations(text: str, seconds: int, nanos: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(InvalidOTLPError, match=r"^body: "):
         decode_json(f'"{text}"', duration_pb2.Duration)
+
+
+def test_duration_with_too_many_digits_is_an_error_not_a_crash() -> None:
+    seconds = "1" * 5000  # int() refuses more than 4300 digits with a ValueError
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json(f'{{"retryDelay": "{seconds}s"}}', error_details_pb2.RetryInfo)
+    assert caught.value.message == 'retryDelay: duration out of range: "' + "1" * 48 + '..."'
+    leading_zeros = decode_json('"' + "0" * 5000 + '1.5s"', duration_pb2.Duration)
+    assert leading_zeros == duration_pb2.Duration(seconds=1, nanos=500_000_000)
 
 
 @pytest.mark.parametrize(
@@ -191,9 +213,48 @@ def test_wrappers_and_field_mask() -> None:
     assert decode_json(encode_json(mask), field_mask_pb2.FieldMask) == mask
 
 
+_FLOAT32_MAX = struct.unpack("<f", struct.pack("<f", 3.4028234663852886e38))[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (_FLOAT32_MAX, b"3.4028235e38"),
+        (-_FLOAT32_MAX, b"-3.4028235e38"),
+        (struct.unpack("<f", struct.pack("<f", 1e-45))[0], b"1e-45"),
+        (struct.unpack("<f", struct.pack("<f", 0.1))[0], b"0.1"),
+        (struct.unpack("<f", struct.pack("<f", 16777217.0))[0], b"16777216.0"),
+    ],
+)
+def test_float_values_are_the_shortest_text_and_read_back(value: float, text: bytes) -> None:
+    message = wrappers_pb2.FloatValue(value=value)
+    assert encode_json(message) == text
+    assert decode_json(text, wrappers_pb2.FloatValue) == message
+
+
+@pytest.mark.parametrize("text", ["3.4028236e38", "-3.5e38", "1e39"])
+def test_float_values_that_round_to_infinity_are_errors(text: str) -> None:
+    with pytest.raises(InvalidOTLPError, match=r"^body: out of range for float: "):
+        decode_json(text, wrappers_pb2.FloatValue)
+
+
 def test_encode_json_dict_refuses_non_object_forms() -> None:
     with pytest.raises(TypeError, match="use encode_json"):
         encode_json_dict(duration_pb2.Duration(seconds=1))
+
+
+def test_null_map_values_are_errors_as_in_repeated_fields() -> None:
+    # null has no "not set" meaning for a map value (protojson and json_format refuse it too);
+    # it was dropped with its key.
+    detail = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "metadata": {"a": "1", "b": None},
+    }
+    with pytest.raises(InvalidOTLPError) as caught:
+        decode_json_dict({"details": [detail]}, status_pb2.Status)
+    assert caught.value.message == 'details[0].metadata["b"]: expected a value, got null'
+    struct = decode_json_dict({"a": None}, struct_pb2.Struct)  # a Value map: null is a value
+    assert struct.fields["a"].WhichOneof("kind") == "null_value"
 
 
 def test_errors_inside_maps_and_structs_name_the_key() -> None:
