@@ -21,13 +21,16 @@ from sv_otel.batch import dump_events, parse_batch
 from sv_otel.errors import InvalidBatchError, InvalidOTLPError
 from sv_otel.event import Event
 from sv_otel.limits import Limits
-from sv_otel.otlp_json import decode_json_dict, encode_json
+from sv_otel.otlp_json import decode_json, encode_json
 from sv_otel.translate import encode_logs, encode_spans, logs_to_events, spans_to_events
 
 __all__ = ["add_parser", "run"]
 
 _EVENTS_PER_REQUEST = 1000
 _DEFAULT_BODY_BYTES = Limits().max_body_bytes
+_TOP_LEVEL = msgspec.json.Decoder(
+    dict[str, msgspec.Raw] | list[msgspec.Raw] | str | int | float | bool | None
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,16 +104,15 @@ def _to_sessionvision(data: bytes) -> list[bytes]:
 
 def _otlp_line_to_events(line: bytes) -> list[Event]:
     try:
-        document = msgspec.json.decode(line)
+        document = _TOP_LEVEL.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise InvalidOTLPError(f"not JSON ({exc})") from None
+    # Decode the text itself (not the parsed document) so that numbers are read exactly.
     if isinstance(document, dict):
         if "resourceSpans" in document or "resource_spans" in document:
-            traces = decode_json_dict(document, ExportTraceServiceRequest)
-            return spans_to_events(traces.SerializeToString())
+            return spans_to_events(decode_json(line, ExportTraceServiceRequest).SerializeToString())
         if "resourceLogs" in document or "resource_logs" in document:
-            logs = decode_json_dict(document, ExportLogsServiceRequest)
-            return logs_to_events(logs.SerializeToString())
+            return logs_to_events(decode_json(line, ExportLogsServiceRequest).SerializeToString())
     raise InvalidOTLPError(
         "expected an OTLP/JSON logs or traces request "
         "(an object with resourceLogs or resourceSpans)"

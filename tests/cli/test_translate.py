@@ -82,3 +82,19 @@ def test_bad_input_is_one_line_and_exit_1(args: list[str], stdin: bytes, message
     assert result.returncode == 1
     assert result.stdout == b""
     assert result.stderr.decode() == message
+
+
+def test_numbers_in_otlp_json_lines_are_read_exactly(tmp_path: Path) -> None:
+    # 2**53 + 1 in exponent form: a float would round it to 2**53.
+    line = (
+        b'{"resourceLogs":[{"scopeLogs":[{"scope":{"name":"sessionvision"},"logRecords":[{'
+        b'"timeUnixNano":"1709856000000000000","eventName":"e","attributes":['
+        b'{"key":"session.id","value":{"stringValue":"s"}},'
+        b'{"key":"n","value":{"intValue":9.007199254740993e15}}]}]}]}]}'
+    )
+    source = tmp_path / "in.otlp.jsonl"
+    source.write_bytes(line + b"\n")
+    back = _run("--to", "sessionvision", str(source))
+    assert back.returncode == 0, back.stderr
+    (event,) = [msgspec.json.decode(x) for x in back.stdout.splitlines()]
+    assert event["properties"] == {"n": 2**53 + 1}
