@@ -11,7 +11,7 @@ Quick start::
 
 from sv_otel._version import __version__
 from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
-from sv_otel.components import EventExporter, EventSink
+from sv_otel.components import EventExporter, EventProcessor, EventSink
 from sv_otel.errors import (
     ConfigurationError,
     ExportError,
@@ -40,6 +40,7 @@ __all__ = [
     "ConfigurationError",
     "Event",
     "EventExporter",
+    "EventProcessor",
     "EventSink",
     "ExportError",
     "InvalidBatchError",

@@ -1,0 +1,74 @@
+"""Listening sockets and an embeddable uvicorn server.
+
+Several worker processes share a port through ``SO_REUSEPORT``: each binds its own socket and
+the kernel spreads new connections over them. :class:`HttpServer` runs uvicorn inside the
+gateway's event loop without uvicorn's own signal handling (the gateway handles signals, so a
+``SIGTERM`` drains the queue before the process exits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["HttpServer", "bind_socket"]
+
+logger = logging.getLogger(__name__)
+
+
+def bind_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` contains ``:``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class HttpServer:
+    """uvicorn serving ``app`` on one socket, started and stopped by the caller."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, *, graceful_timeout: int = 10):
+        self.socket = sock
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=graceful_timeout,
+            timeout_keep_alive=30,
+            http="httptools",
+        )
+        config.load()
+        self._server = uvicorn.Server(config)
+        self._server.lifespan = config.lifespan_class(config)
+        self._main: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        return int(self.socket.getsockname()[1])
+
+    async def start(self) -> None:
+        """Start accepting connections."""
+        await self._server.startup(sockets=[self.socket])
+        self._main = asyncio.get_running_loop().create_task(self._server.main_loop())
+
+    async def shutdown(self) -> None:
+        """Stop accepting, let requests in flight finish (up to the graceful timeout)."""
+        self._server.should_exit = True
+        if self._main is not None:
+            await self._main
+        await self._server.shutdown(sockets=[self.socket])
