@@ -1,6 +1,5 @@
 """``sv-otel serve``: configuration, the component registry, pipelines, workers, health."""
 
-from sv_otel.server import builtins as _builtins  # noqa: F401 (registers the built-in types)
 from sv_otel.server.config import GatewayConfig, default_config, load_config, read_config_file
 from sv_otel.server.metrics import GatewayMetrics
 from sv_otel.server.process import run_gateway, serve_worker

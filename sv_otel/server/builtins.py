@@ -9,9 +9,9 @@ exporter    ``otlp``, ``otlp_grpc``     OTLP/gRPC (:mod:`sv_otel.exporter.otlp_g
 exporter    ``otlphttp``, ``otlp_http`` OTLP/HTTP (:mod:`sv_otel.exporter.otlp_http`)
 ==========  ==========================  ===================================================
 
-Other parts of sv_otel add theirs with one ``REGISTRY.register(...)`` call each in
+Other parts of sv_otel add theirs with one ``registry.register(...)`` line each in
 :func:`register_builtins` (the ``otlp`` receiver, the ``sessionvision`` exporter, the
-``sessions`` processor).
+``sessions`` processor). :data:`~sv_otel.server.registry.REGISTRY` loads them on first use.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sv_otel.exporter.otlp_http import OTLPHttpExporter
 from sv_otel.exporter.otlp_settings import OTLPSettings, parse_otlp_settings
 from sv_otel.ingest.receiver import create_ingest_receiver
 from sv_otel.ingest.settings import parse_ingest_settings
-from sv_otel.server.registry import REGISTRY, ComponentContext, Registry
+from sv_otel.server.registry import ComponentContext, Registry
 
 __all__ = ["register_builtins"]
 
@@ -60,6 +60,3 @@ def register_builtins(registry: Registry) -> None:
         registry.register("exporter", name, partial(parse_otlp_settings, http=False), _otlp_grpc)
     for name in ("otlphttp", "otlp_http"):
         registry.register("exporter", name, partial(parse_otlp_settings, http=True), _otlp_http)
-
-
-register_builtins(REGISTRY)

@@ -19,8 +19,8 @@ processor    :class:`~sv_otel.components.EventProcessor`   between receivers and
 exporter     :class:`~sv_otel.components.EventExporter`    consumer of one pipeline's queue
 ===========  ===========================================  ====================================
 
-Register a new type from any module (the built-ins are registered in
-:mod:`sv_otel.server.builtins`)::
+Register a new type from any module (the built-ins, listed in :mod:`sv_otel.server.builtins`,
+are added on first use)::
 
     from sv_otel.server.registry import REGISTRY
 
@@ -122,7 +122,7 @@ class Registry:
     types: dict[ComponentKind, dict[str, ComponentType]] = field(
         default_factory=lambda: {kind: {} for kind in _KINDS}
     )
-    _loaded_entry_points: bool = False
+    _loaded: bool = False
 
     def register(
         self,
@@ -144,7 +144,7 @@ class Registry:
         Raises:
             ConfigurationError: the type is not registered (naming ``where`` and the known ones).
         """
-        self.load_entry_points()
+        self.load_builtins()
         type_name, _ = split_id(component_id, where)
         found = self.types[kind].get(type_name)
         if found is None:
@@ -152,11 +152,22 @@ class Registry:
             raise ConfigurationError(f"{where}: unknown {kind} type {type_name!r} (known: {known})")
         return found
 
-    def load_entry_points(self) -> None:
-        """Let installed packages register their types (entry-point group sv_otel.components)."""
-        if self._loaded_entry_points:
+    def load_builtins(self) -> None:
+        """Register the built-in types (unless registered already) and the entry points'.
+
+        Runs once, on the first :meth:`get`; installed packages register theirs from an
+        entry point in the ``sv_otel.components`` group (called with the registry).
+        """
+        if self._loaded:
             return
-        self._loaded_entry_points = True
+        self._loaded = True
+        from sv_otel.server.builtins import register_builtins  # imports every component
+
+        builtin = Registry(_loaded=True)
+        register_builtins(builtin)
+        for kind, types in builtin.types.items():
+            for type_name, component_type in types.items():
+                self.types[kind].setdefault(type_name, component_type)
         for entry_point in entry_points(group="sv_otel.components"):
             entry_point.load()(self)
 

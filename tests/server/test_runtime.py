@@ -1,0 +1,117 @@
+"""A real gateway on 127.0.0.1 exporting to real OTLP gRPC and HTTP sinks."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from sv_otel.ids import session_trace_id
+from tests.gateway import gateway_config, ingest_url, running
+from tests.helpers import event_json
+from tests.sinks import grpc_sink, http_sink
+
+pytestmark = pytest.mark.anyio
+
+PATH = "/api/v1/ingest/events"
+
+
+async def test_events_reach_grpc_logs_and_http_traces_sinks_as_the_mapping_table_says(
+    tmp_path: Path,
+) -> None:
+    async with grpc_sink() as (logs_sink, grpc_port), http_sink() as (traces_sink, http_port):
+        raw = gateway_config(
+            tmp_path,
+            {
+                "otlp": {"endpoint": f"http://127.0.0.1:{grpc_port}"},
+                "otlphttp": {"endpoint": f"http://127.0.0.1:{http_port}"},
+            },
+            traces=["otlphttp"],
+        )
+        raw["service"]["pipelines"]["logs"]["exporters"] = ["otlp"]
+        event = event_json(
+            properties={"$current_url": "https://shop.example/", "$browser": "Firefox", "n": 3}
+        )
+        body = gzip.compress(msgspec.json.encode([event]))
+        async with running(raw) as gateway, httpx.AsyncClient() as client:
+            response = await client.post(
+                ingest_url(gateway) + PATH,
+                content=body,
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+            assert response.status_code == 200
+            assert response.json() == {"accepted": 1, "rejected": 0, "errors": []}
+            await logs_sink.wait_for_records(1)
+            await traces_sink.wait_for_records(1)
+
+    (record,) = logs_sink.log_records()
+    attributes = {kv.key: kv.value for kv in record.attributes}
+    assert record.event_name == "purchase_completed"
+    assert record.time_unix_nano == event["timestamp"] * 1_000_000
+    assert record.trace_id == session_trace_id(event["sessionId"])
+    assert attributes["session.id"].string_value == event["sessionId"]
+    assert attributes["user.id"].string_value == "user_456"
+    assert attributes["enduser.pseudo.id"].string_value == event["anonymousId"]
+    assert attributes["url.full"].string_value == "https://shop.example/"
+    assert attributes["user_agent.name"].string_value == "Firefox"
+    assert attributes["n"].int_value == 3
+    assert traces_sink.span_events() == [
+        (session_trace_id(event["sessionId"]), "purchase_completed")
+    ]
+    assert traces_sink.headers[0]["content-type"] == "application/x-protobuf"
+
+
+async def test_http_json_exporter_sends_otlp_json(tmp_path: Path) -> None:
+    async with http_sink() as (sink, port):
+        raw = gateway_config(
+            tmp_path,
+            {"otlphttp": {"endpoint": f"http://127.0.0.1:{port}", "encoding": "json"}},
+        )
+        async with running(raw) as gateway, httpx.AsyncClient() as client:
+            response = await client.post(
+                ingest_url(gateway) + PATH, json=[event_json(), event_json(event="b")]
+            )
+            assert response.status_code == 200
+            await sink.wait_for_records(2)
+    assert sink.headers[0]["content-type"] == "application/json"
+    assert [name for _, name in sink.session_event_names()] == ["purchase_completed", "b"]
+
+
+async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
+    async with grpc_sink() as (sink, port):
+        raw = gateway_config(tmp_path, {"otlp": {"endpoint": f"http://127.0.0.1:{port}"}})
+        async with running(raw) as gateway, httpx.AsyncClient() as client:
+            base = ingest_url(gateway)
+            assert (await client.get(base + "/healthz")).json() == {"status": "ok"}
+            ready = await client.get(base + "/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["status"] == "ready"
+            await client.post(base + PATH, json=[event_json(), {"event": 1}])
+            await sink.wait_for_records(1)
+            await client.post(base + PATH, content=b"{", headers={"content-type": "text/plain"})
+            text = (await client.get(base + "/metrics")).text
+    assert 'sv_otel_receiver_accepted_events_total{receiver="sessionvision"} 1.0' in text
+    assert (
+        'sv_otel_receiver_rejected_events_total{reason="invalid_event",receiver="sessionvision"}'
+        " 1.0" in text
+    )
+    assert (
+        'sv_otel_receiver_rejected_events_total{reason="bad_request",receiver="sessionvision"}'
+        " 1.0" in text
+    )
+    assert 'sv_otel_exporter_sent_events_total{exporter="otlp"} 1.0' in text
+    assert 'sv_otel_queue_size_bytes{pipeline="logs"} 0.0' in text
+
+
+async def test_readyz_is_503_while_stopping(tmp_path: Path) -> None:
+    raw = gateway_config(tmp_path, {"file": None})
+    async with running(raw) as gateway:
+        gateway.status = "stopping"
+        async with httpx.AsyncClient() as client:
+            response = await client.get(ingest_url(gateway) + "/readyz")
+        gateway.status = "ready"
+    assert response.status_code == 503
+    assert response.json()["status"] == "stopping"
