@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sv_otel.ingest.receiver import IngestReceiver
-from sv_otel.server import REGISTRY, Gateway, load_config
+from sv_otel.server.config import load_config
+from sv_otel.server.registry import REGISTRY
+from sv_otel.server.runtime import Gateway
 
 
 def gateway_config(data_dir: Path, exporters: dict[str, Any], **receiver: Any) -> dict[str, Any]:

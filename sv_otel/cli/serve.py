@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from sv_otel.errors import ConfigurationError
-from sv_otel.server import REGISTRY, default_config, load_config, read_config_file, run_gateway
+from sv_otel.server.config import default_config, load_config, read_config_file
+from sv_otel.server.process import run_gateway
+from sv_otel.server.registry import REGISTRY
 from sv_otel.server.section import parse_endpoint
 
 __all__ = ["add_parser", "apply_flags", "run"]
