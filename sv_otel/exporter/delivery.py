@@ -68,6 +68,7 @@ class DeliveryLoop:
         self._dead = metrics.dead_lettered.labels(exporter.name)
         self._stop = asyncio.Event()
         self._draining = False
+        self._drain = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -80,6 +81,7 @@ class DeliveryLoop:
             return
         if drain:
             self._draining = True
+            self._drain.set()
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
             except asyncio.TimeoutError:
@@ -113,7 +115,7 @@ class DeliveryLoop:
             if not records:
                 if self._draining:
                     return
-                await _first(wake.wait(), self._stop.wait(), timeout=1.0)
+                await _first(wake.wait(), self._stop.wait(), self._drain.wait(), timeout=1.0)
                 continue
             try:
                 await self._deliver(decode_events(records))
