@@ -8,7 +8,7 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 
 from sv_otel._proto.sessionvision.v1 import sessionvision_pb2, sessionvision_pb2_grpc
 from sv_otel.ingest.receiver import IngestReceiver
@@ -27,7 +27,9 @@ def proto_event(name: str, timestamp: int = 1709856000000) -> sessionvision_pb2.
         user_id="u1",
         properties=[
             KeyValue(key="amount", value=AnyValue(double_value=4.5)),
-            KeyValue(key="tags", value=AnyValue(array_value={"values": [AnyValue(int_value=1)]})),
+            KeyValue(
+                key="tags", value=AnyValue(array_value=ArrayValue(values=[AnyValue(int_value=1)]))
+            ),
         ],
     )
 
