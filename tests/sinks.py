@@ -147,13 +147,13 @@ async def _grpc_export(
 
 
 @asynccontextmanager
-async def grpc_sink() -> AsyncIterator[tuple[Recorded, int]]:
-    """A real OTLP/gRPC server on 127.0.0.1; yields what it records and its port."""
+async def grpc_sink(port: int = 0) -> AsyncIterator[tuple[Recorded, int]]:
+    """A real OTLP/gRPC server on 127.0.0.1 (``port``, default any); yields records and port."""
     recorded = Recorded()
     server = grpc.aio.server()
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(recorded), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(recorded), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     try:
         yield recorded, port

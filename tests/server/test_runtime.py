@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from pathlib import Path
 
@@ -115,3 +116,31 @@ async def test_readyz_is_503_while_stopping(tmp_path: Path) -> None:
         gateway.status = "ready"
     assert response.status_code == 503
     assert response.json()["status"] == "stopping"
+
+
+async def test_an_exporter_outage_delays_events_but_loses_none(tmp_path: Path) -> None:
+    async with grpc_sink() as (_, port):
+        pass  # find a port, then leave it closed: the backend is down
+    raw = gateway_config(
+        tmp_path,
+        {
+            "otlp": {
+                "endpoint": f"http://127.0.0.1:{port}",
+                "timeout": "1s",
+                "retry_on_failure": {"initial_interval": "50ms", "max_interval": "200ms"},
+            }
+        },
+    )
+    async with running(raw) as gateway, httpx.AsyncClient() as client:
+        for index in range(20):
+            batch = [event_json(event=f"e{index}.{n}") for n in range(5)]
+            response = await client.post(ingest_url(gateway) + PATH, json=batch)
+            assert response.status_code == 200
+        assert gateway.queue is not None
+        assert gateway.queue.queued_events == {"logs": 100}
+        while gateway.metrics.retries.labels("otlp")._value.get() < 3:
+            await asyncio.sleep(0.05)
+        async with grpc_sink(port) as (sink, _):  # the backend comes back
+            await sink.wait_for_records(100)
+    names = sorted(name for _, name in sink.session_event_names())
+    assert names == sorted(f"e{i}.{n}" for i in range(20) for n in range(5))
