@@ -59,7 +59,8 @@ async function run() {
   results.beacon = navigator.sendBeacon(ingest, new Blob([beacon], {type: "text/plain"}));
   await fetch("/done", {method: "POST", body: JSON.stringify(results)});
 }
-run().catch((error) => fetch("/done", {method: "POST", body: JSON.stringify({error: String(error)})}));
+run().catch((error) =>
+  fetch("/done", {method: "POST", body: JSON.stringify({error: String(error)})}));
 </script></body></html>"""
 
 

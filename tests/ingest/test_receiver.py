@@ -1,4 +1,4 @@
-"""Hostile clients against a real ``sv-otel serve`` process: it answers, keeps serving, stays small."""
+"""Hostile clients against a real ``sv-otel serve``: it answers, keeps serving, stays small."""
 
 from __future__ import annotations
 
