@@ -22,6 +22,7 @@ class ServeProcess:
         self.process = process
         self.ports = ports
         self.output: list[bytes] = []
+        self._drain_task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -77,5 +78,6 @@ class ServeProcess:
         if self.process.returncode is None:
             self.process.send_signal(sig)
         status = await asyncio.wait_for(self.process.wait(), timeout)
-        await self._drain_task
+        if self._drain_task is not None:
+            await self._drain_task
         return status
