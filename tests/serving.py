@@ -30,17 +30,24 @@ class ServeProcess:
 
     @classmethod
     async def start(
-        cls, config: dict[str, Any], path: Path, *args: str, timeout: float = 30.0
+        cls,
+        config: dict[str, Any] | None,
+        path: Path,
+        *args: str,
+        timeout: float = 30.0,
+        workers: int = 1,
     ) -> ServeProcess:
-        path.write_text(yaml.safe_dump(config))
+        """Start ``serve`` with ``config`` written to ``path`` (None: flags only) and ``args``."""
+        options = list(args)
+        if config is not None:
+            path.write_text(yaml.safe_dump(config))
+            options = ["--config", str(path), *options]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "sv_otel.cli",
             "serve",
-            "--config",
-            str(path),
-            *args,
+            *options,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -51,6 +58,7 @@ class ServeProcess:
 
         async def until_ready() -> None:
             assert process.stdout is not None
+            ready = 0
             while True:
                 line = await process.stdout.readline()
                 if not line:
@@ -61,8 +69,10 @@ class ServeProcess:
                     ports[f"{match.group(2).decode()} {match.group(3).decode()}"] = int(
                         match.group(4)
                     )
-                if b"ready" in line:
-                    return
+                if b" ready" in line:
+                    ready += 1
+                    if ready == workers:
+                        return
 
         await asyncio.wait_for(until_ready(), timeout)
         served._drain_task = asyncio.get_running_loop().create_task(served._drain())
