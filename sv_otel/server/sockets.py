@@ -50,6 +50,8 @@ class HttpServer:
             timeout_graceful_shutdown=graceful_timeout,
             timeout_keep_alive=30,
             http="httptools",
+            proxy_headers=False,
+            server_header=False,
         )
         config.load()
         self._server = uvicorn.Server(config)
