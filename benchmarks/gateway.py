@@ -7,9 +7,10 @@ a logs pipeline exporting over OTLP/gRPC), a load generator (keep-alive HTTP/1.1
 ``--concurrency`` requests in flight, each a gzip'd batch of 10 SDK-shaped events) and an OTLP
 gRPC sink that counts the log records it receives. For 1 and then 2 workers it reports the
 events/s the sink received during a steady-state window, the requests/s the gateway
-acknowledged, and each worker's peak RSS. Absolute numbers on a shared machine are noisy, so the figures that matter
-are ratios against the translate-only throughput (``benchmarks/translate.py`` path a':
-``parse_batch`` + ``encode_logs``) measured in the same run. The last line is one JSON object.
+acknowledged, and each worker's peak RSS. Absolute numbers on a shared machine are noisy, so
+the figures that matter are ratios against the translate-only throughput
+(``benchmarks/translate.py`` path a': ``parse_batch`` + ``encode_logs``) measured in the same
+run. The last line is one JSON object.
 """
 
 from __future__ import annotations
