@@ -166,3 +166,12 @@ def test_unset_variables_and_bad_yaml_are_errors(
         read_config_file(path)
     with pytest.raises(ConfigurationError, match="cannot read"):
         read_config_file(tmp_path / "absent.yaml")
+
+
+def test_the_shipped_example_configuration_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SV_ALLOWED_ORIGIN", "SV_TOKEN", "OTLP_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    example = Path(__file__).parents[2] / "examples" / "gateway.yaml"
+    config = load_config(read_config_file(example), REGISTRY)
+    assert config.receivers["sessionvision"].settings.tokens == ("sv_pub_example",)
+    assert config.pipelines["logs"].exporters == ("otlp", "file")
