@@ -137,6 +137,11 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _workers(pid: int, count: int) -> list[int]:
     if count == 1:
         return [pid]
@@ -191,10 +196,13 @@ def run_gateway(workers: int, concurrency: int, seconds: float, warmup: float) -
         load = context.Process(target=_load, args=(port, concurrency, warmup + seconds, result))
         load.start()
         time.sleep(warmup)
+        pids = _workers(gateway.pid, workers)
+        cpu_start = [_cpu_seconds(pid) for pid in pids]
         start_count, start = received.value, time.monotonic()
         time.sleep(seconds)
         events = received.value - start_count
         elapsed = time.monotonic() - start
+        busy = [(_cpu_seconds(p) - c) / elapsed for p, c in zip(pids, cpu_start, strict=True)]
         counts = result.get(timeout=60)
         load.join()
         rss = [_peak_rss_mib(pid) for pid in _workers(gateway.pid, workers)]
@@ -208,6 +216,7 @@ def run_gateway(workers: int, concurrency: int, seconds: float, warmup: float) -
         "requests_per_s": counts["ok"] / (warmup + seconds),
         "non_200": counts["other"],
         "peak_rss_mib": [round(r, 1) for r in rss],
+        "cpu_per_worker": [round(b, 2) for b in busy],
     }
 
 
@@ -219,15 +228,18 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
-    baseline = translate_only()
+    # The machine is shared: take the better of a baseline before and one after the gateway runs.
+    before = translate_only()
     runs = [run_gateway(n, args.concurrency, args.seconds, args.warmup) for n in (1, 2)]
+    baseline = max(before, translate_only())
     one, two = runs
     print(f"translate-only (parse_batch + encode_logs): {baseline:,.0f} events/s")
     for run in runs:
         print(
             f"{run['workers']} worker(s): {run['events_per_s']:,.0f} events/s exported, "
             f"{run['requests_per_s']:,.0f} requests/s acknowledged, "
-            f"non-200 {run['non_200']}, peak RSS MiB {run['peak_rss_mib']}"
+            f"non-200 {run['non_200']}, peak RSS MiB {run['peak_rss_mib']}, "
+            f"CPU (cores) per worker {run['cpu_per_worker']}"
         )
     figures = {
         "translate_events_per_s": round(baseline),

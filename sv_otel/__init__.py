@@ -13,16 +13,21 @@ from sv_otel._version import __version__
 from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
 from sv_otel.components import EventExporter, EventProcessor, EventSink
 from sv_otel.errors import (
+    AuthenticationError,
     ConfigurationError,
     ExportError,
     InvalidBatchError,
     InvalidOTLPError,
+    OverloadedError,
     PayloadTooLargeError,
     PermanentExportError,
+    PermissionDeniedError,
     QueueFullError,
+    RequestTimeoutError,
     RetryableExportError,
     SvOtelError,
     UnsupportedEncodingError,
+    UnsupportedMediaTypeError,
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
@@ -37,6 +42,7 @@ from sv_otel.translate import (
 )
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "Event",
     "EventExporter",
@@ -46,15 +52,19 @@ __all__ = [
     "InvalidBatchError",
     "InvalidOTLPError",
     "Limits",
+    "OverloadedError",
     "ParsedBatch",
     "PayloadTooLargeError",
     "PermanentExportError",
+    "PermissionDeniedError",
     "QueueFullError",
     "Rejection",
+    "RequestTimeoutError",
     "RetryableExportError",
     "SvOtelError",
     "TranslationStats",
     "UnsupportedEncodingError",
+    "UnsupportedMediaTypeError",
     "__version__",
     "dump_events",
     "encode_logs",

@@ -6,16 +6,21 @@ import pytest
 
 import sv_otel
 from sv_otel.errors import (
+    AuthenticationError,
     ConfigurationError,
     ExportError,
     InvalidBatchError,
     InvalidOTLPError,
+    OverloadedError,
     PayloadTooLargeError,
     PermanentExportError,
+    PermissionDeniedError,
     QueueFullError,
+    RequestTimeoutError,
     RetryableExportError,
     SvOtelError,
     UnsupportedEncodingError,
+    UnsupportedMediaTypeError,
 )
 
 
@@ -25,6 +30,11 @@ from sv_otel.errors import (
         (InvalidBatchError("x"), 400),
         (PayloadTooLargeError("x"), 413),
         (UnsupportedEncodingError("x"), 415),
+        (UnsupportedMediaTypeError("x"), 415),
+        (RequestTimeoutError("x"), 408),
+        (AuthenticationError("x"), 401),
+        (PermissionDeniedError("x"), 403),
+        (OverloadedError("x"), 503),
         (InvalidOTLPError("x"), 400),
         (QueueFullError("x"), 503),
         (RetryableExportError("x"), 503),
