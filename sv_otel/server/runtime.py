@@ -265,7 +265,11 @@ class Gateway:
         now = now_ms()
         for pipeline in self.pipelines.values():
             for index, processor in enumerate(pipeline.processors):
-                produced = produce(processor, now)
+                try:
+                    produced = produce(processor, now)
+                except Exception:
+                    logger.exception("%s: processor %s failed", pipeline.id, processor.name)
+                    continue
                 if produced:
                     rest = pipeline.process(produced, now, start=index + 1)
                     self._pending_polled.setdefault(pipeline.id, []).extend(rest)
