@@ -117,6 +117,6 @@ def test_unknown_processor_types_and_keys_are_named() -> None:
         load_config(raw, registry())
     raw["processors"] = {"sessions/eu": None}
     with pytest.raises(
-        Exception, match=r"processors\.sessions/eu: unknown processor type 'sessions'"
+        ConfigurationError, match=r"processors\.sessions/eu: unknown processor type 'sessions'"
     ):
         load_config(raw, registry())
