@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +36,7 @@ from sv_otel.queue._store import Record, SqliteStore
 
 __all__ = ["DurableQueue", "decode_events", "encode_events"]
 
+logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(list[Event])
@@ -134,9 +137,16 @@ class DurableQueue:
                 try:
                     await self._run(self._store.append, rows)
                 except BaseException as exc:  # the requests must hear about it, not hang
+                    failure: BaseException = exc
+                    if isinstance(exc, sqlite3.Error):  # e.g. disk full: the client retries
+                        logger.error("queue: cannot write to %s: %s", self.path, exc)
+                        failure = QueueFullError(
+                            f"queue: cannot write ({exc}); retry later",
+                            retry_after=self.retry_after,
+                        )
                     for waiter in waiters:
                         if not waiter.done():
-                            waiter.set_exception(exc)
+                            waiter.set_exception(failure)
                     if not isinstance(exc, Exception):
                         raise
                     continue

@@ -96,3 +96,14 @@ async def test_read_respects_the_event_limit_but_returns_at_least_one_record(
     assert len(await queue.read("p", "c", max_events=1)) == 1
     assert len(await queue.read("p", "c", max_events=4)) == 2
     await queue.close()
+
+
+async def test_a_full_disk_is_a_retryable_queue_full_error(tmp_path: Path) -> None:
+    queue = await DurableQueue.open(tmp_path / "q.db", max_bytes=1 << 30, consumers=[("p", "c")])
+    # sqlite's own size cap gives the same SQLITE_FULL error as a full disk.
+    pages = queue._store._db.execute("PRAGMA page_count").fetchone()[0]
+    queue._store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(QueueFullError) as raised:
+        await queue.put({"p": events("x" * 100_000)})
+    assert raised.value.message == "queue: cannot write (database or disk is full); retry later"
+    await queue.close()
