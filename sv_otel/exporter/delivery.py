@@ -24,6 +24,8 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+import msgspec
+
 from sv_otel.components import EventExporter
 from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
@@ -106,23 +108,36 @@ class DeliveryLoop:
         cursor = await self.queue.cursor(self.pipeline, consumer)
         while not self._stop.is_set():
             wake.clear()
-            records = await self.queue.read_after(
-                self.pipeline,
-                cursor,
-                max_events=self.max_batch_events,
-                max_bytes=self.max_batch_bytes,
-            )
+            try:
+                records = await self.queue.read_after(
+                    self.pipeline,
+                    cursor,
+                    max_events=self.max_batch_events,
+                    max_bytes=self.max_batch_bytes,
+                )
+            except Exception:
+                logger.exception("%s/%s: cannot read the queue", self.pipeline, consumer)
+                await _first(self._stop.wait(), timeout=1.0)
+                continue
             if not records:
                 if self._draining:
                     return
                 await _first(wake.wait(), self._stop.wait(), self._drain.wait(), timeout=1.0)
                 continue
             try:
-                await self._deliver(decode_events(records))
-            except _Stopped:
-                return
+                events = decode_events(records)
+            except msgspec.DecodeError as error:  # a damaged record: keep a note, move on
+                await self._dead_letter([], f"unreadable queue records: {error}")
+            else:
+                try:
+                    await self._deliver(events)
+                except _Stopped:
+                    return
             cursor = records[-1].id
-            await self.queue.ack(self.pipeline, consumer, cursor)
+            try:
+                await self.queue.ack(self.pipeline, consumer, cursor)
+            except Exception:  # the next ack covers these records too
+                logger.exception("%s/%s: cannot update the queue", self.pipeline, consumer)
 
     async def _deliver(self, events: list[Event]) -> None:
         started = time.monotonic()
