@@ -44,6 +44,7 @@ exporters: {file: null}
 service:
   pipelines:
     logs: {receivers: [sessionvision], exporters: [file]}
+  queue: {synchronous: %s}
 """
 
 
@@ -120,7 +121,9 @@ def _load(port: int, concurrency: int, seconds: float, result: Any) -> None:
         deadline = time.monotonic() + seconds
         await asyncio.gather(*(connection(i, deadline) for i in range(concurrency)))
 
-    asyncio.run(main())
+    import uvloop
+
+    uvloop.run(main())
     result.put(counts)
 
 
@@ -152,7 +155,9 @@ def _workers(pid: int, count: int) -> list[int]:
     return sorted(children, key=_peak_rss_mib, reverse=True)[:count]
 
 
-def run_gateway(workers: int, concurrency: int, seconds: float, warmup: float) -> dict[str, Any]:
+def run_gateway(
+    workers: int, concurrency: int, seconds: float, warmup: float, synchronous: str = "full"
+) -> dict[str, Any]:
     """One measurement: start sink, gateway and load; return the figures."""
     context = multiprocessing.get_context("spawn")
     received: Synchronized[int] = context.Value("q", 0)
@@ -163,7 +168,7 @@ def run_gateway(workers: int, concurrency: int, seconds: float, warmup: float) -
     ready.wait(30)
     with tempfile.TemporaryDirectory() as data_dir:
         config = Path(data_dir) / "sv-otel.yaml"
-        config.write_text(_CONFIG)
+        config.write_text(_CONFIG % synchronous)
         gateway = subprocess.Popen(
             [
                 sys.executable,
@@ -225,12 +230,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help="the queue's durability: full (the default: fsync per commit) or normal",
+    )
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
     # The machine is shared: take the better of a baseline before and one after the gateway runs.
     before = translate_only()
-    runs = [run_gateway(n, args.concurrency, args.seconds, args.warmup) for n in (1, 2)]
+    runs = [
+        run_gateway(n, args.concurrency, args.seconds, args.warmup, args.synchronous)
+        for n in (1, 2)
+    ]
     baseline = max(before, translate_only())
     one, two = runs
     print(f"translate-only (parse_batch + encode_logs): {baseline:,.0f} events/s")
@@ -242,6 +256,7 @@ def main() -> None:
             f"CPU (cores) per worker {run['cpu_per_worker']}"
         )
     figures = {
+        "queue_synchronous": args.synchronous,
         "translate_events_per_s": round(baseline),
         "workers_1_events_per_s": round(one["events_per_s"]),
         "workers_2_events_per_s": round(two["events_per_s"]),
