@@ -62,10 +62,20 @@ class SqliteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        # Checkpoints run on their own connection and thread (see checkpoint), so the commits
+        # that requests wait for never pay for copying the WAL back into the file.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._checkpointer.execute("PRAGMA busy_timeout=5000")
 
     def close(self) -> None:
         """Close the file (a checkpoint folds the WAL back into it)."""
+        self._checkpointer.close()
         self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages back into the file without blocking writers (PASSIVE)."""
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def register(self, consumers: Iterable[tuple[str, str]]) -> None:
         """Make ``(pipeline, consumer)`` the consumers; forget cursors of any others.

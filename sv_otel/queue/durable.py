@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = ["DurableQueue", "decode_events", "encode_events"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_CHECKPOINT_INTERVAL = 0.5
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(list[Event])
 
@@ -75,6 +77,7 @@ class DurableQueue:
         self.queued_events: dict[str, int] = {}
         self.queued_pipeline_bytes: dict[str, int] = {}
         self._subscribers: list[asyncio.Event] = []
+        self._checkpoints: asyncio.Task[None] | None = None
         self.path = store.path
 
     @classmethod
@@ -98,7 +101,16 @@ class DurableQueue:
         store = await asyncio.to_thread(setup)
         queue = cls(store, max_bytes, retry_after)
         await queue._refresh_totals()
+        queue._checkpoints = asyncio.get_running_loop().create_task(queue._checkpoint_loop())
         return queue
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_CHECKPOINT_INTERVAL)
+            try:
+                await asyncio.to_thread(self._store.checkpoint)
+            except sqlite3.Error as error:
+                logger.warning("queue: checkpoint of %s failed: %s", self.path, error)
 
     async def put(self, batches: Mapping[str, Sequence[Event]]) -> None:
         """Append ``{pipeline: events}`` durably and atomically; return once committed.
@@ -199,6 +211,10 @@ class DurableQueue:
 
     async def close(self) -> None:
         """Finish pending commits and close the file."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
         while self._flushing:
             await asyncio.sleep(0.01)
         await self._run(self._store.close)
