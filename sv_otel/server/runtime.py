@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -236,7 +237,7 @@ class Gateway:
                 continue
             context = self._context(receiver_id)
             if extra and component.type.serves_http:
-                context = ComponentContext(**{**context.__dict__, "extra_routes": extra})
+                context = dataclasses.replace(context, extra_routes=extra)
                 extra = ()
             receiver = component.type.create(component.settings, context)
             await receiver.start(ReceiverSink(feeds, self.queue))
