@@ -23,13 +23,12 @@ batch are accepted; ``errors`` lists at most 100 rejections (``rejected`` counts
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import msgspec
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from sv_otel.batch import parse_batch
@@ -53,7 +52,7 @@ from sv_otel.server.metrics import GatewayMetrics
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INGEST_PATH", "FastIngestApp", "IngestEndpoint", "create_ingest_app"]
+__all__ = ["INGEST_PATH", "Answer", "IngestApp", "IngestEndpoint", "create_ingest_app"]
 
 INGEST_PATH = "/api/v1/ingest/events"
 _MEDIA_TYPES = frozenset({"", "application/json", "text/plain", "application/x-ndjson"})
@@ -74,8 +73,17 @@ _ERROR_NAMES: tuple[tuple[type[SvOtelError], str, str], ...] = (
 )
 
 
+@dataclass(slots=True)
+class Answer:
+    """A response: status, JSON body (empty for 204) and extra headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
 class IngestEndpoint:
-    """The request handler (see the module docstring); one per receiver."""
+    """The raw ASGI handler of :data:`INGEST_PATH` (see the module docstring)."""
 
     def __init__(
         self, sink: EventSink, settings: IngestSettings, metrics: GatewayMetrics, name: str
@@ -83,58 +91,80 @@ class IngestEndpoint:
         self.sink = sink
         self.settings = settings
         self.tokens = TokenCheck(settings.tokens, settings.token_header)
+        self._token_header = settings.token_header.lower()
         self.name = name
         self.in_flight = 0
         self._accepted = metrics.accepted.labels(name)
         self._rejected = metrics.rejected
 
-    async def handle(self, request: Request) -> Response:
-        """Answer one request to :data:`INGEST_PATH`."""
-        origin = request.headers.get("origin")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point for one request to :data:`INGEST_PATH`."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            answer = await self.answer(scope["method"], headers, receive)
+        except Exception:
+            logger.exception("%s: request failed", self.name)
+            answer = _error(500, "internal_error", "server: internal error", {})
+        raw = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
+        ]
+        if answer.status != 204:
+            raw.append((b"content-type", b"application/json"))
+            raw.append((b"content-length", str(len(answer.body)).encode()))
+        await send({"type": "http.response.start", "status": answer.status, "headers": raw})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def answer(self, method: str, headers: Mapping[str, str], receive: Receive) -> Answer:
+        """The answer to one request, given its method and lower-cased headers."""
+        origin = headers.get("origin")
         cors = self.settings.cors
-        if request.method == "OPTIONS":
-            return self._preflight(request, origin)
-        headers = cors.response_headers(origin)
-        if request.method != "POST":
-            headers["Allow"] = "POST, OPTIONS"
-            return _error(405, "method_not_allowed", f"{request.method}: use POST", headers)
+        if method == "OPTIONS":
+            return self._preflight(headers, origin)
+        out = cors.response_headers(origin)
+        if method != "POST":
+            out["Allow"] = "POST, OPTIONS"
+            return _error(405, "method_not_allowed", f"{method}: use POST", out)
         if not cors.allows(origin):
             self._rejected.labels(self.name, "origin").inc()
-            return _error(403, "forbidden", f"Origin: {origin!r} is not an allowed origin", headers)
+            return _error(403, "forbidden", f"Origin: {origin!r} is not an allowed origin", out)
         if self.in_flight >= self.settings.max_concurrent_requests:
             return self._fail(
                 OverloadedError(
                     "server: too many requests in flight; retry later",
                     retry_after=self.settings.retry_after,
                 ),
-                headers,
+                out,
             )
         self.in_flight += 1
         try:
-            return await self._ingest(request, headers)
+            return await self._ingest(headers, receive, out)
         except SvOtelError as error:
-            return self._fail(error, headers)
+            return self._fail(error, out)
         finally:
             self.in_flight -= 1
 
-    async def _ingest(self, request: Request, headers: dict[str, str]) -> Response:
-        content_type = request.headers.get("content-type", "")
+    async def _ingest(
+        self, headers: Mapping[str, str], receive: Receive, out: dict[str, str]
+    ) -> Answer:
+        content_type = headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type not in _MEDIA_TYPES:
             raise UnsupportedMediaTypeError(
                 f"Content-Type: {content_type!r} is not supported; "
                 "send application/json or text/plain"
             )
-        header_token = bearer_token(request.headers.get("authorization")) or request.headers.get(
-            self.tokens.header
-        )
+        header_token = bearer_token(headers.get("authorization")) or headers.get(self._token_header)
         if header_token is not None:
             self.tokens.check(header_token)
-        body = await read_body(request, self.settings.max_request_bytes, self.settings.body_timeout)
+        settings = self.settings
+        body = await read_body(
+            receive,
+            headers.get("content-length"),
+            settings.max_request_bytes,
+            settings.body_timeout,
+        )
         batch = parse_batch(
-            body,
-            content_encoding=request.headers.get("content-encoding"),
-            limits=self.settings.limits,
+            body, content_encoding=headers.get("content-encoding"), limits=settings.limits
         )
         if header_token is None:
             self.tokens.check(batch.token)
@@ -152,27 +182,27 @@ class IngestEndpoint:
                 "rejected": rejected,
                 "errors": errors,
             }
-            return _json(400, payload, headers)
+            return Answer(400, _ENCODER.encode(payload), out)
         if batch.events:
             await self.sink.submit(batch.events)
             self._accepted.inc(len(batch.events))
         payload = {"accepted": len(batch.events), "rejected": rejected, "errors": errors}
-        return _json(200, payload, headers)
+        return Answer(200, _ENCODER.encode(payload), out)
 
-    def _preflight(self, request: Request, origin: str | None) -> Response:
+    def _preflight(self, headers: Mapping[str, str], origin: str | None) -> Answer:
         cors = self.settings.cors
         problem = cors.preflight(
             origin,
-            request.headers.get("access-control-request-method"),
-            request.headers.get("access-control-request-headers"),
+            headers.get("access-control-request-method"),
+            headers.get("access-control-request-headers"),
         )
         if problem is not None:
             self._rejected.labels(self.name, "origin").inc()
             return _error(403, "forbidden", f"preflight: {problem}", {})
         assert origin is not None
-        return Response(status_code=204, headers=cors.preflight_headers(origin))
+        return Answer(204, b"", cors.preflight_headers(origin))
 
-    def _fail(self, error: SvOtelError, headers: dict[str, str]) -> Response:
+    def _fail(self, error: SvOtelError, headers: dict[str, str]) -> Answer:
         name, reason = "internal_error", "internal"
         for kind, error_name, error_reason in _ERROR_NAMES:
             if isinstance(error, kind):
@@ -184,6 +214,24 @@ class IngestEndpoint:
         return _error(error.status_hint, name, error.message, headers)
 
 
+class IngestApp:
+    """The receiver's ASGI app: :data:`INGEST_PATH` goes straight to the :class:`IngestEndpoint`
+    (Starlette's middleware and router would cost more than handling a batch of ten events);
+    every other path (``/healthz``, ``/metrics``, 404s) goes through Starlette.
+    """
+
+    def __init__(self, endpoint: IngestEndpoint, routes: Sequence[BaseRoute]) -> None:
+        self.endpoint = endpoint
+        self.other = Starlette(routes=list(routes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] == "http" and scope["path"] == INGEST_PATH:
+            await self.endpoint(scope, receive, send)
+            return
+        await self.other(scope, receive, send)
+
+
 def create_ingest_app(
     sink: EventSink,
     settings: IngestSettings,
@@ -191,46 +239,11 @@ def create_ingest_app(
     *,
     name: str = "sessionvision",
     extra_routes: Sequence[BaseRoute] = (),
-) -> Starlette:
+) -> IngestApp:
     """The ASGI app serving :data:`INGEST_PATH` (plus ``extra_routes``, e.g. ``/healthz``)."""
-    endpoint = IngestEndpoint(sink, settings, metrics, name)
-    methods = ["POST", "OPTIONS", "GET", "PUT", "PATCH", "DELETE"]
-    routes: list[BaseRoute] = [Route(INGEST_PATH, endpoint.handle, methods=methods), *extra_routes]
-    app = Starlette(routes=routes)
-    app.state.ingest = endpoint
-    return app
+    return IngestApp(IngestEndpoint(sink, settings, metrics, name), extra_routes)
 
 
-class FastIngestApp:
-    """The app of :func:`create_ingest_app`, with :data:`INGEST_PATH` dispatched directly.
-
-    Starlette's middleware and router cost more than the handler itself for a batch of ten
-    events; this wrapper sends requests for the ingest path straight to the handler and
-    everything else (health, metrics, 404s) through Starlette.
-    """
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.endpoint: IngestEndpoint = app.state.ingest
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI entry point."""
-        if scope["type"] == "http" and scope["path"] == INGEST_PATH:
-            try:
-                response = await self.endpoint.handle(Request(scope, receive))
-            except Exception:
-                logger.exception("%s: request failed", self.endpoint.name)
-                response = _error(500, "internal_error", "server: internal error", {})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _error(status: int, name: str, message: str, headers: dict[str, str]) -> Response:
-    return _json(status, {"status": status, "error": name, "message": message}, headers)
-
-
-def _json(status: int, payload: object, headers: dict[str, str]) -> Response:
-    return Response(
-        _ENCODER.encode(payload), status_code=status, headers=headers, media_type="application/json"
-    )
+def _error(status: int, name: str, message: str, headers: dict[str, str]) -> Answer:
+    payload = {"status": status, "error": name, "message": message}
+    return Answer(status, _ENCODER.encode(payload), headers)

@@ -45,7 +45,7 @@ async def client(
     app = create_ingest_app(sink, IngestSettings(**settings), GatewayMetrics())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport) as http:
-        yield http, queue, app.state.ingest
+        yield http, queue, app.endpoint
     await queue.close()
 
 
