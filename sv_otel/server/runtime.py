@@ -79,6 +79,11 @@ class Gateway:
         self._pending_polled: dict[str, list[Event]] = {}
         self._telemetry: HttpServer | None = None
 
+    @property
+    def telemetry_port(self) -> int | None:
+        """The port of ``service.telemetry.address`` once started (None when not configured)."""
+        return self._telemetry.port if self._telemetry is not None else None
+
     async def start(self) -> None:
         """Open the queue, start exporters, processors and receivers (in that order)."""
         service = self.config.service

@@ -10,7 +10,9 @@ import httpx
 import msgspec
 import pytest
 
+from sv_otel.event import Event
 from sv_otel.ids import session_trace_id
+from sv_otel.queue import DurableQueue
 from tests.gateway import gateway_config, ingest_url, running
 from tests.helpers import event_json
 from tests.sinks import grpc_sink, http_sink
@@ -144,3 +146,29 @@ async def test_an_exporter_outage_delays_events_but_loses_none(tmp_path: Path) -
             await sink.wait_for_records(100)
     names = sorted(name for _, name in sink.session_event_names())
     assert names == sorted(f"e{i}.{n}" for i in range(20) for n in range(5))
+
+
+async def test_shards_left_by_more_workers_are_drained_by_their_new_owner(tmp_path: Path) -> None:
+    orphan = await DurableQueue.open(
+        tmp_path / "queue" / "shard-3.db", max_bytes=1 << 20, consumers=[("logs", "file")]
+    )
+    await orphan.put({"logs": [Event(event="left", timestamp=1, session_id="s")]})
+    await orphan.close()
+    async with running(gateway_config(tmp_path, {"file": None})):
+        export = tmp_path / "export" / "logs.jsonl"
+        while not export.exists() or b"left" not in export.read_bytes():
+            await asyncio.sleep(0.05)
+
+
+async def test_telemetry_address_serves_health_and_metrics_on_their_own_port(
+    tmp_path: Path,
+) -> None:
+    raw = gateway_config(
+        tmp_path, {"file": None}, service={"telemetry": {"address": "127.0.0.1:0"}}
+    )
+    async with running(raw) as gateway, httpx.AsyncClient() as client:
+        assert gateway.telemetry_port is not None
+        telemetry = f"http://127.0.0.1:{gateway.telemetry_port}"
+        assert (await client.get(telemetry + "/healthz")).json() == {"status": "ok"}
+        assert "sv_otel_queue_size_bytes" in (await client.get(telemetry + "/metrics")).text
+        assert (await client.get(ingest_url(gateway) + "/metrics")).status_code == 404
