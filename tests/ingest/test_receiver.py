@@ -133,4 +133,5 @@ async def test_10k_concurrent_tiny_requests_each_get_200_or_503(tmp_path: Path) 
     assert final == 200
     assert grown < 300 * 1024
     lines = (tmp_path / "data" / "export" / "logs.jsonl").read_bytes().count(b"purchase_completed")
-    assert lines == counts[200] + 1
+    # every 200 was exported; a connection error may or may not have been processed
+    assert counts[200] + 1 <= lines <= counts[200] + counts.get(-1, 0) + 1
