@@ -19,15 +19,15 @@ processor    :class:`~sv_otel.components.EventProcessor`   between receivers and
 exporter     :class:`~sv_otel.components.EventExporter`    consumer of one pipeline's queue
 ===========  ===========================================  ====================================
 
-Register a new type from any module (the built-ins, listed in :mod:`sv_otel.server.builtins`,
-are added on first use)::
+sv_otel's own types are registered in :func:`sv_otel.server.builtins.register_builtins`, one
+line each, and added to :data:`REGISTRY` on its first use::
 
-    from sv_otel.server.registry import REGISTRY
+    registry.register("exporter", "sessionvision", parse_settings, create_exporter)
 
-    REGISTRY.register("exporter", "sessionvision", parse_settings, create_exporter)
-
-Third-party packages can do the same from an entry point in the ``sv_otel.components`` group
-(the loaded object is called with the registry).
+Installed packages register theirs from an entry point in the ``sv_otel.components`` group (the
+loaded object is called with the registry). Both routes also work in the worker processes of
+``--workers N``, which are started fresh (``spawn``); a ``REGISTRY.register(...)`` call made at
+run time works in one process only (tests, embedding).
 """
 
 from __future__ import annotations
