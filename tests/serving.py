@@ -83,6 +83,11 @@ class ServeProcess:
         while line := await self.process.stdout.readline():
             self.output.append(line)
 
+    @property
+    def log(self) -> str:
+        """The last lines the process printed (for assertion messages)."""
+        return b"".join(self.output[-60:]).decode("utf-8", "replace")
+
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Send ``sig`` and wait for the exit status."""
         if self.process.returncode is None:

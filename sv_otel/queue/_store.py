@@ -141,8 +141,12 @@ class SqliteStore:
             size += len(payload)
         return out
 
-    def ack(self, pipeline: str, consumer: str, upto: int) -> int:
-        """Record that ``consumer`` finished every record up to ``upto``; return bytes freed."""
+    def ack(self, pipeline: str, consumer: str, upto: int) -> tuple[int, int]:
+        """Record that ``consumer`` finished every record up to ``upto``.
+
+        Returns:
+            ``(bytes, events)`` freed: the records every consumer of the pipeline has finished.
+        """
         with _Transaction(self._acks):
             self._acks.execute(
                 "UPDATE cursors SET acked = MAX(acked, ?) WHERE pipeline = ? AND consumer = ?",
@@ -152,16 +156,16 @@ class SqliteStore:
                 "SELECT MIN(acked) FROM cursors WHERE pipeline = ?", (pipeline,)
             ).fetchone()[0]
             if done is None:
-                return 0
-            freed = self._acks.execute(
-                "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM records "
-                "WHERE pipeline = ? AND id <= ?",
+                return 0, 0
+            size, events = self._acks.execute(
+                "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
+                "FROM records WHERE pipeline = ? AND id <= ?",
                 (pipeline, done),
-            ).fetchone()[0]
+            ).fetchone()
             self._acks.execute(
                 "DELETE FROM records WHERE pipeline = ? AND id <= ?", (pipeline, done)
             )
-        return int(freed)
+        return int(size), int(events)
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """``{pipeline: (queued bytes, queued events)}`` for every pipeline with records."""

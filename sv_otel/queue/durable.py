@@ -69,6 +69,9 @@ class DurableQueue:
         self.max_bytes = max_bytes
         self.retry_after = retry_after
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sv-queue")
+        self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="sv-queue-checkpoint"
+        )
         self._pending: list[tuple[str, int, bytes]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._flushing = False
@@ -107,8 +110,9 @@ class DurableQueue:
     async def _checkpoint_loop(self) -> None:
         while True:
             await asyncio.sleep(_CHECKPOINT_INTERVAL)
+            loop = asyncio.get_running_loop()
             try:
-                await asyncio.to_thread(self._store.checkpoint)
+                await loop.run_in_executor(self._checkpoint_thread, self._store.checkpoint)
             except sqlite3.Error as error:
                 logger.warning("queue: checkpoint of %s failed: %s", self.path, error)
 
@@ -205,9 +209,13 @@ class DurableQueue:
 
     async def ack(self, pipeline: str, consumer: str, upto: int) -> None:
         """Mark records up to ``upto`` delivered by ``consumer``; free fully delivered ones."""
-        freed = await self._run(self._store.ack, pipeline, consumer, upto)
-        if freed:
-            await self._refresh_totals()
+        size, events = await self._run(self._store.ack, pipeline, consumer, upto)
+        if size:
+            self.queued_bytes -= size
+            self.queued_pipeline_bytes[pipeline] = (
+                self.queued_pipeline_bytes.get(pipeline, 0) - size
+            )
+            self.queued_events[pipeline] = self.queued_events.get(pipeline, 0) - events
 
     async def close(self) -> None:
         """Finish pending commits and close the file."""
@@ -215,6 +223,8 @@ class DurableQueue:
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
+        # A checkpoint may still run on its thread: let it finish before the file is closed.
+        await asyncio.to_thread(self._checkpoint_thread.shutdown, wait=True)
         while self._flushing:
             await asyncio.sleep(0.01)
         await self._run(self._store.close)

@@ -127,7 +127,8 @@ async def test_two_workers_share_the_port_and_export_over_grpc(tmp_path: Path) -
                 assert response.status_code == 200
             await sink.wait_for_records(40)
             metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-        assert await server.stop(signal.SIGTERM) == 0
+        exit_status = await server.stop(signal.SIGTERM)
+        assert exit_status == 0, server.log
     assert sorted(name for _, name in sink.session_event_names()) == sorted(
         f"e{i}" for i in range(40)
     )
@@ -151,7 +152,8 @@ async def test_serve_with_no_options_but_an_address_writes_files(tmp_path: Path)
         response = await client.post(
             f"http://127.0.0.1:{port}/api/v1/ingest/events", json=[event_json()]
         )
-    assert await server.stop() == 0
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
     assert response.status_code == 200
     export = tmp_path / "data" / "export"
     assert b'"eventName":"purchase_completed"' in (export / "logs.jsonl").read_bytes()

@@ -69,7 +69,8 @@ async def test_gzip_bomb_of_1_gb_gets_413_with_bounded_memory(tmp_path: Path) ->
     status, _, body = await exchange(port, request(bomb, "Content-Encoding: gzip"))
     grown = rss_kib(server.process.pid) - before
     ok, _, _ = await exchange(port, request(TINY))
-    assert await server.stop() == 0
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
     assert status == 413
     assert msgspec.json.decode(body)["message"] == (
         "body: decompresses to more than the limit of 10485760 bytes"
@@ -96,7 +97,8 @@ async def test_slow_loris_body_gets_408_and_the_server_keeps_serving(tmp_path: P
         break
     writer.close()
     ok, _, _ = await exchange(port, request(TINY))
-    assert await server.stop() == 0
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408 ")
     assert msgspec.json.decode(body) == {
@@ -125,7 +127,8 @@ async def test_10k_concurrent_tiny_requests_each_get_200_or_503(tmp_path: Path) 
     statuses = await asyncio.gather(*(one() for _ in range(10_000)))
     grown = rss_kib(server.process.pid) - before
     final, _, _ = await exchange(port, data)
-    assert await server.stop() == 0
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
     counts = {status: statuses.count(status) for status in set(statuses)}
     print("statuses:", counts, "RSS growth KiB:", grown)
     assert set(counts) <= {200, 503, -1}

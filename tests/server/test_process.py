@@ -64,7 +64,8 @@ async def test_kill_9_during_load_then_restart_loses_no_acknowledged_event(
         server = await ServeProcess.start(config, tmp_path / "sv.yaml")
         acked: set[int] = set()
         await send_until_killed(server.url, server, acked, batches=400, kill_after=150)
-        assert await server.stop() == -signal.SIGKILL
+        exit_status = await server.stop()
+        assert exit_status == -signal.SIGKILL, server.log
         assert len(acked) >= 1500
 
         restarted = await ServeProcess.start(config, tmp_path / "sv.yaml")
@@ -75,7 +76,8 @@ async def test_kill_9_during_load_then_restart_loses_no_acknowledged_event(
                 await sink.arrived.wait()
 
         await asyncio.wait_for(all_delivered(), 60)
-        assert await restarted.stop() == 0
+        exit_status = await restarted.stop()
+        assert exit_status == 0, restarted.log
     received = [name for _, name in sink.session_event_names()]
     duplicates = len(received) - len(set(received))
     print(f"acknowledged {len(acked)}, received {len(received)}, duplicates {duplicates}")
@@ -96,6 +98,7 @@ async def test_sigterm_drains_the_queue_before_exiting(tmp_path: Path) -> None:
             for index in range(10):
                 body = [event_json(event=f"seq{index * 10 + n}") for n in range(10)]
                 assert (await client.post(server.url + PATH, json=body)).status_code == 200
-        assert await server.stop(signal.SIGTERM) == 0
+        exit_status = await server.stop(signal.SIGTERM)
+        assert exit_status == 0, server.log
     assert delivered(sink.session_event_names()) == set(range(100))
     assert b"worker 0 stopping" in b"".join(server.output)
