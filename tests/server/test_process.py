@@ -65,7 +65,10 @@ async def test_kill_9_during_load_then_restart_loses_no_acknowledged_event(
         acked: set[int] = set()
         await send_until_killed(server.url, server, acked, batches=400, kill_after=150)
         exit_status = await server.stop()
-        assert exit_status == -signal.SIGKILL, server.log
+        # asyncio reports 255 when another waiter reaped the child first; either way it died
+        # without a graceful stop
+        assert exit_status in (-signal.SIGKILL, 255), server.log
+        assert "stopping" not in server.log
         assert len(acked) >= 1500
 
         restarted = await ServeProcess.start(config, tmp_path / "sv.yaml")
