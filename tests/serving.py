@@ -92,6 +92,11 @@ class ServeProcess:
         """Send ``sig`` and wait for the exit status."""
         if self.process.returncode is None:
             self.process.send_signal(sig)
+        return await self.wait(timeout)
+
+    async def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the exit status (without signalling: a signal to a process that has just
+        died would make Popen reap it, and asyncio then reports 255)."""
         status = await asyncio.wait_for(self.process.wait(), timeout)
         if self._drain_task is not None:
             await self._drain_task
