@@ -47,7 +47,7 @@ class IngestReceiver:
                 extra_routes=context.extra_routes,
             )
             sock = bind_socket(host, port, reuse_port=context.reuse_port)
-            self._http = HttpServer(app, sock)
+            self._http = HttpServer(app, sock, header_timeout=settings.body_timeout)
             await self._http.start()
             self.http_port = self._http.port
             logger.info("%s: HTTP ingest on %s:%d", self.name, host, self.http_port)

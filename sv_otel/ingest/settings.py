@@ -18,7 +18,7 @@ YAML, in the Collector's vocabulary (every key optional)::
         max_request_bytes: 10MiB          # raw body, before decompression
         max_body_bytes: 10MiB             # after decompression (gzip bombs stop here)
         max_events: 10000
-        body_timeout: 10s                 # slower bodies get 408
+        body_timeout: 10s                 # slower headers or bodies get 408
         max_concurrent_requests: 1024     # more get 503 + Retry-After
         retry_after: 1s
 """

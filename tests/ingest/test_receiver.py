@@ -138,3 +138,35 @@ async def test_10k_concurrent_tiny_requests_each_get_200_or_503(tmp_path: Path) 
     lines = (tmp_path / "data" / "export" / "logs.jsonl").read_bytes().count(b"purchase_completed")
     # every 200 was exported; a connection error may or may not have been processed
     assert counts[200] + 1 <= lines <= counts[200] + counts.get(-1, 0) + 1
+
+
+async def test_slow_loris_headers_get_408_and_the_connection_is_closed(tmp_path: Path) -> None:
+    server = await start(tmp_path, body_timeout="1s")
+    port = server.ports["sessionvision http"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /api/v1/ingest/events HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    answer = b""
+    for index in range(50):  # one header byte every 0.1 s: the headers never end in time
+        writer.write(b"X-Slow: %d\r\n" % index if index % 10 == 9 else b"")
+        await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.read(), 0.1)
+        except asyncio.TimeoutError:
+            continue
+        break
+    writer.close()
+    idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+    idle = await asyncio.wait_for(idle_reader.read(), 5)  # says nothing: closed silently
+    idle_writer.close()
+    ok, _, _ = await exchange(port, request(TINY))
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert msgspec.json.decode(body) == {
+        "status": 408,
+        "error": "request_timeout",
+        "message": "headers: not received within 1 seconds",
+    }
+    assert idle == b""
+    assert ok == 200
