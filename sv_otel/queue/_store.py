@@ -84,11 +84,15 @@ class SqliteStore:
         """Copy committed WAL pages back into the file without blocking writers (PASSIVE)."""
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def register(self, consumers: Iterable[tuple[str, str]]) -> None:
+    def register(self, consumers: Iterable[tuple[str, str]]) -> list[tuple[str, Record]]:
         """Make ``(pipeline, consumer)`` the consumers; forget cursors of any others.
 
         A new consumer starts after the last record that was already fully delivered, so it
         receives whatever is still queued for its pipeline.
+
+        Returns:
+            The records of pipelines no consumer reads any more, removed from the file (the
+            caller keeps them elsewhere, e.g. in a dead-letter file).
         """
         wanted = set(consumers)
         with self._transaction():
@@ -106,9 +110,16 @@ class SqliteStore:
                     "INSERT INTO cursors (pipeline, consumer, acked) VALUES (?, ?, ?)",
                     (pipeline, consumer, start),
                 )
-            self._db.execute(
-                "DELETE FROM records WHERE pipeline NOT IN (SELECT pipeline FROM cursors)"
-            )
+            orphaned = "pipeline NOT IN (SELECT pipeline FROM cursors)"
+            removed = [
+                (pipeline, Record(record_id, events, payload))
+                for pipeline, record_id, events, payload in self._db.execute(
+                    "SELECT pipeline, id, events, payload FROM records "
+                    f"WHERE {orphaned} ORDER BY id"
+                )
+            ]
+            self._db.execute(f"DELETE FROM records WHERE {orphaned}")
+        return removed
 
     def append(self, rows: Sequence[tuple[str, int, bytes]]) -> None:
         """Insert ``(pipeline, events, payload)`` rows in one transaction (one commit)."""

@@ -82,6 +82,8 @@ class DurableQueue:
         self._subscribers: list[asyncio.Event] = []
         self._checkpoints: asyncio.Task[None] | None = None
         self.path = store.path
+        self.removed: dict[str, list[Event]] = {}
+        """Events of pipelines no longer configured, taken out of the file by :meth:`open`."""
 
     @classmethod
     async def open(
@@ -93,16 +95,21 @@ class DurableQueue:
         synchronous: str = "FULL",
         retry_after: float = 1.0,
     ) -> DurableQueue:
-        """Open (or create) the queue file at ``path`` for the given ``(pipeline, consumer)``."""
+        """Open (or create) the queue file at ``path`` for the given ``(pipeline, consumer)``.
+
+        Events still queued for a pipeline that is not among ``consumers`` any more are taken
+        out of the file into :attr:`removed`, for the caller to keep (never dropped silently).
+        """
         wanted = list(consumers)
 
-        def setup() -> SqliteStore:
+        def setup() -> tuple[SqliteStore, list[tuple[str, Record]]]:
             store = SqliteStore(path, synchronous=synchronous)
-            store.register(wanted)
-            return store
+            return store, store.register(wanted)
 
-        store = await asyncio.to_thread(setup)
+        store, removed = await asyncio.to_thread(setup)
         queue = cls(store, max_bytes, retry_after)
+        for pipeline, record in removed:
+            queue.removed.setdefault(pipeline, []).extend(decode_events([record]))
         await queue._refresh_totals()
         queue._checkpoints = asyncio.get_running_loop().create_task(queue._checkpoint_loop())
         return queue

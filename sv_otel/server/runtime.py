@@ -104,6 +104,16 @@ class Gateway:
                 retry_after=service.queue_retry_after,
             )
             self._shards.append(queue)
+            for pipeline, events in queue.removed.items():
+                logger.warning(
+                    "%d queued events of pipeline %s, which is no longer configured, moved to "
+                    "the dead-letter directory",
+                    len(events),
+                    pipeline,
+                )
+                await DeadLetterFile(data_dir / "deadletter", pipeline, "unconfigured").write(
+                    events, f"pipeline {pipeline} is no longer configured"
+                )
             if shard == self.worker:
                 self.queue = queue
         assert self.queue is not None

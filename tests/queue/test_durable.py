@@ -83,7 +83,11 @@ async def test_a_consumer_registered_later_receives_the_backlog_of_its_pipeline(
     assert [e.event for e in decode_events(await queue.read("traces", "b", max_events=9))] == ["t"]
     await queue.close()
     queue = await DurableQueue.open(path, max_bytes=1 << 20, consumers=[("logs", "a")])
-    assert queue.queued_events == {"logs": 1}  # pipelines nobody consumes are dropped
+    assert queue.queued_events == {"logs": 1}
+    # a pipeline nobody consumes any more leaves the file, and the caller gets its events
+    assert {p: [e.event for e in events] for p, events in queue.removed.items()} == {
+        "traces": ["t"]
+    }
     await queue.close()
 
 
