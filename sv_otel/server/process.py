@@ -17,7 +17,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from sv_otel.errors import ConfigurationError
@@ -69,7 +69,7 @@ async def serve_worker(
     await gateway.stop()
 
 
-def _run(main: Any) -> None:
+def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - not on Windows
