@@ -11,22 +11,26 @@ Quick start::
 
 from sv_otel._version import __version__
 from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
-from sv_otel.components import EventExporter, EventSink
+from sv_otel.components import EventExporter, EventProcessor, EventSink
 from sv_otel.errors import (
+    AuthenticationError,
     ConfigurationError,
     ExportError,
     InvalidBatchError,
     InvalidOTLPError,
     InvalidSessionRequestError,
     InvalidSessionTokenError,
+    OverloadedError,
     PayloadTooLargeError,
     PermanentExportError,
+    PermissionDeniedError,
     QueueFullError,
+    RequestTimeoutError,
     RetryableExportError,
     SessionNotFoundError,
     SvOtelError,
-    UnauthenticatedError,
     UnsupportedEncodingError,
+    UnsupportedMediaTypeError,
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
@@ -52,9 +56,11 @@ from sv_otel.translate import (
 )
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "Event",
     "EventExporter",
+    "EventProcessor",
     "EventSink",
     "ExportError",
     "IngestClient",
@@ -64,11 +70,14 @@ __all__ = [
     "InvalidSessionTokenError",
     "Limits",
     "LinkingSetup",
+    "OverloadedError",
     "ParsedBatch",
     "PayloadTooLargeError",
     "PermanentExportError",
+    "PermissionDeniedError",
     "QueueFullError",
     "Rejection",
+    "RequestTimeoutError",
     "RetryableExportError",
     "SessionIdentity",
     "SessionLogRecordProcessor",
@@ -77,8 +86,8 @@ __all__ = [
     "SessionSpanProcessor",
     "SvOtelError",
     "TranslationStats",
-    "UnauthenticatedError",
     "UnsupportedEncodingError",
+    "UnsupportedMediaTypeError",
     "__version__",
     "bind_user",
     "current_session",

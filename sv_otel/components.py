@@ -1,4 +1,4 @@
-"""The two interfaces every adapter is written against: where events go in, and where they go out.
+"""The three interfaces every adapter is written against: where events go in, and where they go out.
 
 * An :class:`EventSink` is what a receiver hands accepted events to (the ingest endpoint, the
   OTLP receiver). ``submit`` returns once the events are durable; it raises
@@ -9,6 +9,10 @@
   :class:`~sv_otel.errors.RetryableExportError` or
   :class:`~sv_otel.errors.PermanentExportError`; retrying, backoff and dead-lettering are the
   caller's job, so every exporter gets them the same way.
+* An :class:`EventProcessor` sits between the receivers and the durable queue of a pipeline: it
+  sees every accepted batch and may add events (e.g. ``session.start`` / ``session.end``); the
+  server also calls ``poll`` periodically and ``shutdown`` on a graceful stop, and submits what
+  they return into the same pipeline.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Protocol
 
 from sv_otel.event import Event
 
-__all__ = ["EventExporter", "EventSink"]
+__all__ = ["EventExporter", "EventProcessor", "EventSink"]
 
 
 class EventSink(Protocol):
@@ -41,4 +45,23 @@ class EventExporter(Protocol):
 
     async def shutdown(self) -> None:
         """Release connections and files; called once, after the last ``export``."""
+        ...
+
+
+class EventProcessor(Protocol):
+    """Transforms the events of a pipeline before they are queued (see the module docstring)."""
+
+    name: str
+    """The component name from the configuration, e.g. ``sessions``."""
+
+    def process(self, events: Sequence[Event], now_ms: int) -> list[Event]:
+        """Return the events to pass on (the input, possibly with events added)."""
+        ...
+
+    def poll(self, now_ms: int) -> list[Event]:
+        """Events that became due on their own (e.g. an inactivity timeout)."""
+        ...
+
+    def shutdown(self, now_ms: int) -> list[Event]:
+        """Final events on a graceful stop."""
         ...

@@ -8,9 +8,13 @@ Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Ea
     +-- InvalidBatchError            400  a sessionvision batch that cannot be read at all
     |   +-- PayloadTooLargeError     413  over a size limit (checked after decompression)
     |   +-- UnsupportedEncodingError 415  a Content-Encoding sv_otel does not speak
+    |   +-- UnsupportedMediaTypeError 415 a Content-Type that is not a sessionvision batch
+    |   +-- RequestTimeoutError      408  the body did not arrive in time (slow-loris)
     +-- InvalidOTLPError             400  OTLP data (protobuf or JSON) that cannot be decoded
-    +-- UnauthenticatedError         401  a request without the required credentials
+    +-- AuthenticationError          401  no project token where one is required
+    |   +-- PermissionDeniedError    403  a project token that is not configured
     +-- QueueFullError               503  the durable queue is full: try again after ``retry_after``
+    |   +-- OverloadedError          503  too many requests in flight (``retry_after`` too)
     +-- ExportError                  502  an exporter could not deliver a batch
     |   +-- RetryableExportError     503  worth trying again (after ``retry_after``, if known)
     |   +-- PermanentExportError     502  never worth retrying: the batch is dead-lettered
@@ -28,20 +32,24 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "ExportError",
     "InvalidBatchError",
     "InvalidOTLPError",
     "InvalidSessionRequestError",
     "InvalidSessionTokenError",
+    "OverloadedError",
     "PayloadTooLargeError",
     "PermanentExportError",
+    "PermissionDeniedError",
     "QueueFullError",
+    "RequestTimeoutError",
     "RetryableExportError",
     "SessionNotFoundError",
     "SvOtelError",
-    "UnauthenticatedError",
     "UnsupportedEncodingError",
+    "UnsupportedMediaTypeError",
 ]
 
 
@@ -73,16 +81,34 @@ class UnsupportedEncodingError(InvalidBatchError):
     status_hint: ClassVar[int] = 415
 
 
+class UnsupportedMediaTypeError(InvalidBatchError):
+    """A ``Content-Type`` that is not JSON or text (the ingest endpoint's 415)."""
+
+    status_hint: ClassVar[int] = 415
+
+
+class RequestTimeoutError(InvalidBatchError):
+    """The request body did not arrive within the configured time (a slow or stalled client)."""
+
+    status_hint: ClassVar[int] = 408
+
+
 class InvalidOTLPError(SvOtelError):
     """OTLP protobuf or OTLP/JSON data that cannot be decoded."""
 
     status_hint: ClassVar[int] = 400
 
 
-class UnauthenticatedError(SvOtelError):
-    """A request without the required credentials (e.g. a missing or wrong bearer token)."""
+class AuthenticationError(SvOtelError):
+    """A project token is required and the request carries none."""
 
     status_hint: ClassVar[int] = 401
+
+
+class PermissionDeniedError(AuthenticationError):
+    """The request carries a project token that is not one of the configured tokens."""
+
+    status_hint: ClassVar[int] = 403
 
 
 class QueueFullError(SvOtelError):
@@ -97,6 +123,10 @@ class QueueFullError(SvOtelError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OverloadedError(QueueFullError):
+    """Too many requests are in flight: the client should retry after ``retry_after`` seconds."""
 
 
 class ExportError(SvOtelError):

@@ -1,4 +1,4 @@
-"""Test-session guards shared by every test module."""
+"""Test-session guards and fixtures shared by every test module."""
 
 from __future__ import annotations
 
@@ -28,3 +28,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "rebuild with `.venv/bin/pip install -e .` (bash scripts/test does it)",
             returncode=2,
         )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -6,17 +6,21 @@ import pytest
 
 import sv_otel
 from sv_otel.errors import (
+    AuthenticationError,
     ConfigurationError,
     ExportError,
     InvalidBatchError,
     InvalidOTLPError,
+    OverloadedError,
     PayloadTooLargeError,
     PermanentExportError,
+    PermissionDeniedError,
     QueueFullError,
+    RequestTimeoutError,
     RetryableExportError,
     SvOtelError,
-    UnauthenticatedError,
     UnsupportedEncodingError,
+    UnsupportedMediaTypeError,
 )
 
 
@@ -26,8 +30,12 @@ from sv_otel.errors import (
         (InvalidBatchError("x"), 400),
         (PayloadTooLargeError("x"), 413),
         (UnsupportedEncodingError("x"), 415),
+        (UnsupportedMediaTypeError("x"), 415),
+        (RequestTimeoutError("x"), 408),
+        (PermissionDeniedError("x"), 403),
+        (OverloadedError("x"), 503),
         (InvalidOTLPError("x"), 400),
-        (UnauthenticatedError("x"), 401),
+        (AuthenticationError("x"), 401),
         (QueueFullError("x"), 503),
         (RetryableExportError("x"), 503),
         (PermanentExportError("x"), 502),

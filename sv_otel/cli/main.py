@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from sv_otel._version import __version__
-from sv_otel.cli import sessions, translate
+from sv_otel.cli import serve, sessions, translate
 from sv_otel.errors import SvOtelError
 
 __all__ = ["main"]
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sv-otel {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve.add_parser(commands)
     sessions.add_parser(commands)
     translate.add_parser(commands)
     return parser

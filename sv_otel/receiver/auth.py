@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from sv_otel.errors import UnauthenticatedError
+from sv_otel.errors import AuthenticationError
 
 __all__ = ["check_bearer"]
 
@@ -18,14 +18,14 @@ def check_bearer(authorization: str | None, token: str | None) -> None:
     character at a time.
 
     Raises:
-        UnauthenticatedError: the header is missing, not a bearer token, or the wrong token.
+        AuthenticationError: the header is missing, not a bearer token, or the wrong token.
     """
     if token is None:
         return
     if not authorization:
-        raise UnauthenticatedError("authorization: missing; send 'Authorization: Bearer <token>'")
+        raise AuthenticationError("authorization: missing; send 'Authorization: Bearer <token>'")
     if authorization[: len(_SCHEME)].lower() != _SCHEME:
-        raise UnauthenticatedError("authorization: expected the Bearer scheme")
+        raise AuthenticationError("authorization: expected the Bearer scheme")
     given = authorization[len(_SCHEME) :].strip().encode("utf-8", "replace")
     if not hmac.compare_digest(given, token.encode()):
-        raise UnauthenticatedError("authorization: invalid bearer token")
+        raise AuthenticationError("authorization: invalid bearer token")

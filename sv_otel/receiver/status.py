@@ -34,13 +34,13 @@ from google.rpc.error_details_pb2 import BadRequest, RetryInfo
 from google.rpc.status_pb2 import Status
 
 from sv_otel.errors import (
+    AuthenticationError,
     InvalidBatchError,
     InvalidOTLPError,
     PayloadTooLargeError,
     QueueFullError,
     RetryableExportError,
     SvOtelError,
-    UnauthenticatedError,
 )
 from sv_otel.otlp_json import encode_json
 
@@ -94,7 +94,7 @@ def failure_for(error: BaseException) -> Failure:
             return Failure(413, grpc.StatusCode.RESOURCE_EXHAUSTED, message, "too_large")
         if isinstance(error, (InvalidOTLPError, InvalidBatchError)):
             return Failure(400, grpc.StatusCode.INVALID_ARGUMENT, message, "invalid", None, True)
-        if isinstance(error, UnauthenticatedError):
+        if isinstance(error, AuthenticationError):
             return Failure(401, grpc.StatusCode.UNAUTHENTICATED, message, "unauthenticated")
         if isinstance(error, QueueFullError):
             return Failure(

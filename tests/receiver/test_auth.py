@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sv_otel.errors import UnauthenticatedError
+from sv_otel.errors import AuthenticationError
 from sv_otel.receiver.auth import check_bearer
 
 
@@ -30,6 +30,6 @@ def test_the_right_token_passes(header: str) -> None:
     ],
 )
 def test_wrong_or_missing_tokens_are_refused(header: str | None, message: str) -> None:
-    with pytest.raises(UnauthenticatedError) as caught:
+    with pytest.raises(AuthenticationError) as caught:
         check_bearer(header, "s3cret")
     assert caught.value.message == message

@@ -10,12 +10,12 @@ from google.rpc.error_details_pb2 import BadRequest, RetryInfo
 from google.rpc.status_pb2 import Status
 
 from sv_otel.errors import (
+    AuthenticationError,
     InvalidBatchError,
     InvalidOTLPError,
     PayloadTooLargeError,
     QueueFullError,
     RetryableExportError,
-    UnauthenticatedError,
     UnsupportedEncodingError,
 )
 from sv_otel.otlp_json import decode_json
@@ -37,7 +37,7 @@ from sv_otel.receiver.status import (
         (InvalidBatchError("body: bad gzip"), 400, grpc.StatusCode.INVALID_ARGUMENT, "invalid"),
         (UnsupportedEncodingError("e"), 400, grpc.StatusCode.INVALID_ARGUMENT, "invalid"),
         (PayloadTooLargeError("big"), 413, grpc.StatusCode.RESOURCE_EXHAUSTED, "too_large"),
-        (UnauthenticatedError("who"), 401, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated"),
+        (AuthenticationError("who"), 401, grpc.StatusCode.UNAUTHENTICATED, "unauthenticated"),
         (QueueFullError("full", retry_after=2.5), 503, grpc.StatusCode.UNAVAILABLE, "throttled"),
         (RetryableExportError("down"), 503, grpc.StatusCode.UNAVAILABLE, "throttled"),
     ],

@@ -1,0 +1,196 @@
+"""The delivery loop: from a pipeline's durable queue to one exporter, at least once.
+
+For each exporter of each pipeline a :class:`DeliveryLoop` reads the records after its cursor
+(up to ``max_batch_events`` events), calls ``exporter.export`` and, once it returned, moves the
+cursor past them. Failures are handled the same way for every exporter:
+
+* :class:`~sv_otel.errors.RetryableExportError` (or any unexpected exception): wait as the
+  :class:`~sv_otel.exporter.retry.RetryPolicy` says (honouring the destination's ``retry_after``)
+  and try again, for ever unless ``max_elapsed_time`` is set; the queue fills meanwhile and the
+  receivers answer 503, so an outage loses nothing.
+* :class:`~sv_otel.errors.PermanentExportError` (or giving up): write the batch to the dead-letter
+  file, count it, and move on.
+
+A crash between ``export`` and the cursor update delivers that batch again (a duplicate, never a
+loss). :meth:`DeliveryLoop.stop` with ``drain=True`` keeps exporting until the queue is empty or
+the deadline passes; what is left stays queued for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import msgspec
+
+from sv_otel.components import EventExporter
+from sv_otel.errors import PermanentExportError, RetryableExportError
+from sv_otel.event import Event
+from sv_otel.exporter.deadletter import DeadLetterFile
+from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.queue import DurableQueue, decode_events
+from sv_otel.server.metrics import GatewayMetrics
+
+__all__ = ["DeliveryLoop"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Stopped(Exception):
+    """The loop was told to stop while waiting to retry."""
+
+
+class DeliveryLoop:
+    """Moves one pipeline's events from ``queue`` to ``exporter`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        queue: DurableQueue,
+        pipeline: str,
+        exporter: EventExporter,
+        *,
+        policy: RetryPolicy,
+        dead_letter: DeadLetterFile,
+        metrics: GatewayMetrics,
+        max_batch_events: int = 1000,
+        max_batch_bytes: int = 4 << 20,
+    ) -> None:
+        self.queue = queue
+        self.pipeline = pipeline
+        self.exporter = exporter
+        self.policy = policy
+        self.dead_letter = dead_letter
+        self.max_batch_events = max_batch_events
+        self.max_batch_bytes = max_batch_bytes
+        self._sent = metrics.sent.labels(exporter.name)
+        self._retries = metrics.retries.labels(exporter.name)
+        self._dead = metrics.dead_lettered.labels(exporter.name)
+        self._stop = asyncio.Event()
+        self._draining = False
+        self._drain = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start delivering in a background task."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self, *, drain: bool, timeout: float) -> None:
+        """Stop; with ``drain``, first deliver what is queued for up to ``timeout`` seconds."""
+        if self._task is None:
+            return
+        if drain:
+            self._draining = True
+            self._drain.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except asyncio.TimeoutError:
+                logger.warning(
+                    "%s/%s: stopping with events still queued (delivered on the next start)",
+                    self.pipeline,
+                    self.exporter.name,
+                )
+        self._stop.set()
+        if not self._task.done():
+            self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s/%s: delivery loop failed", self.pipeline, self.exporter.name)
+
+    async def _run(self) -> None:
+        consumer = self.exporter.name
+        wake = self.queue.subscribe()
+        cursor = await self.queue.cursor(self.pipeline, consumer)
+        while not self._stop.is_set():
+            wake.clear()
+            try:
+                records = await self.queue.read_after(
+                    self.pipeline,
+                    cursor,
+                    max_events=self.max_batch_events,
+                    max_bytes=self.max_batch_bytes,
+                )
+            except Exception:
+                logger.exception("%s/%s: cannot read the queue", self.pipeline, consumer)
+                await _first(self._stop.wait(), timeout=1.0)
+                continue
+            if not records:
+                if self._draining:
+                    return
+                await _first(wake.wait(), self._stop.wait(), self._drain.wait(), timeout=1.0)
+                continue
+            try:
+                events = decode_events(records)
+            except msgspec.DecodeError as error:  # a damaged record: keep a note, move on
+                await self._dead_letter([], f"unreadable queue records: {error}")
+            else:
+                try:
+                    await self._deliver(events)
+                except _Stopped:
+                    return
+            cursor = records[-1].id
+            try:
+                await self.queue.ack(self.pipeline, consumer, cursor)
+            except Exception:  # the next ack covers these records too
+                logger.exception("%s/%s: cannot update the queue", self.pipeline, consumer)
+
+    async def _deliver(self, events: list[Event]) -> None:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                await self.exporter.export(events)
+            except PermanentExportError as error:
+                await self._dead_letter(events, error.message)
+                return
+            except Exception as error:
+                retry_after = error.retry_after if isinstance(error, RetryableExportError) else None
+                message = error.message if isinstance(error, RetryableExportError) else repr(error)
+                if not isinstance(error, RetryableExportError):
+                    logger.exception("%s: export failed unexpectedly", self.exporter.name)
+                if self.policy.gives_up(time.monotonic() - started):
+                    await self._dead_letter(events, f"gave up retrying: {message}")
+                    return
+                attempt += 1
+                self._retries.inc()
+                delay = self.policy.delay(attempt, retry_after)
+                logger.warning(
+                    "%s: export of %d events failed (%s); retry %d in %.1fs",
+                    self.exporter.name,
+                    len(events),
+                    message,
+                    attempt,
+                    delay,
+                )
+                if await _first(self._stop.wait(), timeout=delay):
+                    raise _Stopped from None
+                continue
+            self._sent.inc(len(events))
+            return
+
+    async def _dead_letter(self, events: list[Event], message: str) -> None:
+        logger.error(
+            "%s: %d events dead-lettered to %s: %s",
+            self.exporter.name,
+            len(events),
+            self.dead_letter.path,
+            message,
+        )
+        await self.dead_letter.write(events, message)
+        self._dead.inc(len(events))
+
+
+async def _first(*waits: Coroutine[Any, Any, object], timeout: float) -> bool:
+    """Wait for the first of ``waits`` or ``timeout``; True if one finished."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return bool(done)

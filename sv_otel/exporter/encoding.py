@@ -1,0 +1,46 @@
+"""The request bodies exporters send, and the partial-success answers they get back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from sv_otel.event import Event
+from sv_otel.otlp_json import encode_json
+from sv_otel.translate import encode_logs, encode_spans
+
+__all__ = ["SIGNALS", "encode_json_request", "encode_request", "rejected_count"]
+
+SIGNALS = ("logs", "traces")
+
+
+def encode_request(events: Sequence[Event], signal: str) -> bytes:
+    """The protobuf ``Export*ServiceRequest`` for ``events`` (``signal`` logs or traces)."""
+    return encode_logs(events) if signal == "logs" else encode_spans(events)
+
+
+def encode_json_request(events: Sequence[Event], signal: str) -> bytes:
+    """The same request in OTLP/JSON."""
+    payload = encode_request(events, signal)
+    if signal == "logs":
+        return encode_json(ExportLogsServiceRequest.FromString(payload))
+    return encode_json(ExportTraceServiceRequest.FromString(payload))
+
+
+def rejected_count(
+    response: ExportLogsServiceResponse | ExportTraceServiceResponse, signal: str
+) -> tuple[int, str]:
+    """``(rejected records, error message)`` of a response's ``partial_success``."""
+    if isinstance(response, ExportLogsServiceResponse):
+        partial = response.partial_success
+        return partial.rejected_log_records, partial.error_message
+    spans = response.partial_success
+    return spans.rejected_spans, spans.error_message

@@ -1,0 +1,144 @@
+"""OTLP/HTTP exporter, binary protobuf (``http/protobuf``) or JSON (``http/json``).
+
+Posts the request to ``.../v1/logs`` or ``.../v1/traces`` with ``httpx``, keeping the connection
+alive. A 2xx is success (a ``partial_success`` is logged, not retried, as the specification says);
+429/502/503/504 and network errors are retryable, honouring ``Retry-After``; every other status
+is permanent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import ssl
+from collections.abc import Sequence
+
+import httpx
+import msgspec
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from sv_otel.errors import RetryableExportError
+from sv_otel.event import Event
+from sv_otel.exporter.encoding import encode_json_request, encode_request, rejected_count
+from sv_otel.exporter.otlp_grpc import USER_AGENT
+from sv_otel.exporter.otlp_settings import OTLPSettings, ResolvedOTLP, resolve_otlp
+from sv_otel.exporter.retry import http_error
+from sv_otel.otlp_json import decode_json
+
+__all__ = ["OTLPHttpExporter"]
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_TYPES = {"proto": "application/x-protobuf", "json": "application/json"}
+_RESPONSES: dict[str, type[ExportLogsServiceResponse] | type[ExportTraceServiceResponse]] = {
+    "logs": ExportLogsServiceResponse,
+    "traces": ExportTraceServiceResponse,
+}
+
+
+class OTLPHttpExporter:
+    """Exports one pipeline's events over OTLP/HTTP.
+
+    Args:
+        name: the component id (``otlphttp``, ``otlphttp/loki``).
+        signal: ``logs`` or ``traces``.
+        settings: the YAML settings (environment variables fill the gaps); ``encoding`` is
+            ``proto`` or ``json``.
+        transport: an httpx transport (tests); default a real connection pool.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        signal: str,
+        settings: OTLPSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.signal = signal
+        self.encoding = settings.encoding
+        self.resolved: ResolvedOTLP = resolve_otlp(settings, signal, http=True)
+        headers = {
+            "user-agent": USER_AGENT,
+            **self.resolved.headers,
+            "content-type": _CONTENT_TYPES[self.encoding],
+        }
+        if self.resolved.compression == "gzip":
+            headers["content-encoding"] = "gzip"
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=self.resolved.timeout,
+            verify=_verify(self.resolved),
+            transport=transport,
+        )
+
+    async def export(self, events: Sequence[Event]) -> None:
+        """Post ``events`` once; raise a retryable or permanent export error."""
+        if self.encoding == "json":
+            body = encode_json_request(events, self.signal)
+        else:
+            body = encode_request(events, self.signal)
+        if self.resolved.compression == "gzip":
+            body = gzip.compress(body, compresslevel=5)
+        try:
+            response = await self._client.post(self.resolved.endpoint, content=body)
+        except httpx.HTTPError as error:
+            raise RetryableExportError(f"{self.resolved.endpoint}: {error!r}") from None
+        if response.is_success:
+            self._check_partial(response, len(events))
+            return
+        raise http_error(
+            response.status_code, _status_message(response), response.headers.get("retry-after")
+        )
+
+    async def shutdown(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def _check_partial(self, response: httpx.Response, total: int) -> None:
+        if not response.content:
+            return
+        message_type = _RESPONSES[self.signal]
+        parsed: ExportLogsServiceResponse | ExportTraceServiceResponse
+        try:
+            if "json" in response.headers.get("content-type", ""):
+                parsed = decode_json(response.content, message_type)
+            else:
+                parsed = message_type.FromString(response.content)
+        except Exception:  # an unreadable success body is still a success
+            return
+        rejected, message = rejected_count(parsed, self.signal)
+        if rejected or message:
+            logger.warning(
+                "%s: the backend rejected %d of %d events: %s", self.name, rejected, total, message
+            )
+
+
+def _status_message(response: httpx.Response) -> str:
+    """The ``Status.message`` of an OTLP error body (protobuf or JSON), else its text."""
+    content = response.content[:4096]
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            document = msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            return content.decode("utf-8", "replace")
+        if isinstance(document, dict) and isinstance(document.get("message"), str):
+            return str(document["message"])
+    elif "protobuf" in response.headers.get("content-type", ""):
+        try:
+            return str(Status.FromString(content).message)
+        except Exception:
+            return ""
+    return content.decode("utf-8", "replace").strip()
+
+
+def _verify(resolved: ResolvedOTLP) -> ssl.SSLContext | bool:
+    if not resolved.endpoint.startswith("https://"):
+        return True
+    context = ssl.create_default_context(cafile=resolved.ca_file)
+    if resolved.cert_file:
+        context.load_cert_chain(resolved.cert_file, resolved.key_file)
+    return context

@@ -1,0 +1,206 @@
+"""OTLP exporter settings: configuration first, then the standard ``OTEL_EXPORTER_OTLP_*``
+variables (signal-specific before generic), then the specification's defaults.
+
+=====================================  ==========================  ===========================
+setting (YAML key)                     variables                   default
+=====================================  ==========================  ===========================
+``endpoint``                           ``..._ENDPOINT``            gRPC ``http://localhost:4317``,
+                                                                   HTTP ``http://localhost:4318``
+``headers``                            ``..._HEADERS``             none
+``compression`` (``gzip``/``none``)    ``..._COMPRESSION``         none
+``timeout``                            ``..._TIMEOUT`` (ms)        10 s
+``tls.ca_file``                        ``..._CERTIFICATE``         system roots
+``tls.cert_file`` / ``tls.key_file``   ``..._CLIENT_CERTIFICATE``  none
+                                       / ``..._CLIENT_KEY``
+``tls.insecure`` (gRPC)                ``..._INSECURE``            from the scheme
+=====================================  ==========================  ===========================
+
+``...`` is ``OTEL_EXPORTER_OTLP`` or ``OTEL_EXPORTER_OTLP_LOGS`` / ``_TRACES``. For OTLP/HTTP a
+generic endpoint (config ``endpoint`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``) gets ``/v1/logs`` or
+``/v1/traces`` appended; a signal-specific one (``logs_endpoint`` / ``traces_endpoint`` or
+``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT``) is used as is.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sv_otel.errors import ConfigurationError
+from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.server.section import ConfigSection
+
+__all__ = ["OTLPSettings", "parse_headers", "parse_otlp_settings", "resolve_otlp"]
+
+_PATHS = {"logs": "v1/logs", "traces": "v1/traces"}
+_DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http": "http://localhost:4318"}
+
+
+@dataclass(frozen=True)
+class OTLPSettings:
+    """What the YAML said; ``None`` = not set (fall back to the variables)."""
+
+    endpoint: str | None = None
+    signal_endpoints: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | None = None
+    compression: str | None = None
+    timeout: float | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool | None = None
+    encoding: str = "proto"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class ResolvedOTLP:
+    """The settings in force for one signal."""
+
+    endpoint: str
+    headers: dict[str, str]
+    compression: str
+    timeout: float
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+    insecure: bool
+
+
+def parse_otlp_settings(section: ConfigSection, *, http: bool) -> OTLPSettings:
+    """Read the ``otlp`` (gRPC) or ``otlphttp`` exporter's YAML mapping."""
+    signal_endpoints: dict[str, str] = {}
+    if http:
+        for signal in _PATHS:
+            value = section.string(f"{signal}_endpoint", None)
+            if value is not None:
+                signal_endpoints[signal] = value
+    tls = section.section("tls")
+    insecure = tls.value("insecure")
+    if insecure is not None and not isinstance(insecure, bool):
+        raise tls.error("insecure", "expected true or false")
+    compression = section.value("compression")
+    if compression is not None and compression not in ("gzip", "none"):
+        raise section.error("compression", f"expected gzip or none, got {compression!r}")
+    retry = section.section("retry_on_failure")
+    policy = RetryPolicy(
+        initial_interval=retry.duration("initial_interval", 1.0),
+        max_interval=retry.duration("max_interval", 30.0),
+        multiplier=retry.number("multiplier", 1.5, minimum=1.0),
+        randomization=retry.number("randomization_factor", 0.2),
+        max_elapsed_time=retry.duration("max_elapsed_time", 0.0),
+    )
+    retry.finish()
+    settings = OTLPSettings(
+        endpoint=section.string("endpoint", None),
+        signal_endpoints=signal_endpoints,
+        headers=section.string_map("headers") if section.has("headers") else None,
+        compression=compression if isinstance(compression, str) else None,
+        timeout=section.duration("timeout", 0.0) if section.has("timeout") else None,
+        ca_file=tls.string("ca_file", None),
+        cert_file=tls.string("cert_file", None),
+        key_file=tls.string("key_file", None),
+        insecure=insecure,
+        encoding=section.choice("encoding", "proto", ("proto", "json")) if http else "proto",
+        retry=policy,
+    )
+    tls.finish()
+    section.finish()
+    return settings
+
+
+def resolve_otlp(
+    settings: OTLPSettings, signal: str, *, http: bool, environ: Mapping[str, str] | None = None
+) -> ResolvedOTLP:
+    """Merge ``settings`` with the ``OTEL_EXPORTER_OTLP_*`` variables for ``signal``.
+
+    Raises:
+        ConfigurationError: a malformed variable (named).
+    """
+    env = os.environ if environ is None else environ
+    prefix = f"OTEL_EXPORTER_OTLP_{signal.upper()}_"
+
+    def var(name: str) -> tuple[str, str] | None:
+        for key in (prefix + name, "OTEL_EXPORTER_OTLP_" + name):
+            if env.get(key, "").strip():
+                return key, env[key].strip()
+        return None
+
+    endpoint = _endpoint(settings, signal, http, env)
+    headers = dict(settings.headers) if settings.headers is not None else None
+    if headers is None:
+        found = var("HEADERS")
+        headers = parse_headers(found[1], found[0]) if found else {}
+    compression = settings.compression
+    if compression is None:
+        found = var("COMPRESSION")
+        compression = found[1].lower() if found else "none"
+        if compression not in ("gzip", "none"):
+            raise ConfigurationError(f"{found[0] if found else ''}: expected gzip or none")
+    timeout = settings.timeout
+    if timeout is None:
+        found = var("TIMEOUT")
+        timeout = _milliseconds(found) if found else 10.0
+    insecure = settings.insecure
+    if insecure is None:
+        found = var("INSECURE")
+        insecure = found[1].lower() == "true" if found else endpoint.startswith("http://")
+    return ResolvedOTLP(
+        endpoint=endpoint,
+        headers=headers,
+        compression=compression,
+        timeout=timeout,
+        ca_file=settings.ca_file or _value(var("CERTIFICATE")),
+        cert_file=settings.cert_file or _value(var("CLIENT_CERTIFICATE")),
+        key_file=settings.key_file or _value(var("CLIENT_KEY")),
+        insecure=insecure,
+    )
+
+
+def parse_headers(value: str, where: str) -> dict[str, str]:
+    """``key1=value1,key2=value2`` (values URL-decoded) as a dict.
+
+    Raises:
+        ConfigurationError: an entry without ``=`` (naming ``where``).
+    """
+    headers: dict[str, str] = {}
+    for entry in value.split(","):
+        if not entry.strip():
+            continue
+        key, sep, raw = entry.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"{where}: expected key=value pairs, got {entry.strip()!r}")
+        headers[urllib.parse.unquote(key.strip()).lower()] = urllib.parse.unquote(raw.strip())
+    return headers
+
+
+def _endpoint(settings: OTLPSettings, signal: str, http: bool, env: Mapping[str, str]) -> str:
+    specific = settings.signal_endpoints.get(signal)
+    if specific:
+        return specific
+    if settings.endpoint:
+        return _join(settings.endpoint, signal) if http else settings.endpoint
+    specific = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+    if specific:
+        return specific
+    generic = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    base = generic or _DEFAULT_ENDPOINTS["http" if http else "grpc"]
+    return _join(base, signal) if http else base
+
+
+def _join(base: str, signal: str) -> str:
+    return base.rstrip("/") + "/" + _PATHS[signal]
+
+
+def _milliseconds(found: tuple[str, str]) -> float:
+    key, value = found
+    try:
+        return float(value) / 1000.0
+    except ValueError:
+        raise ConfigurationError(f"{key}: expected milliseconds, got {value!r}") from None
+
+
+def _value(found: tuple[str, str] | None) -> str | None:
+    return found[1] if found else None

@@ -1,0 +1,84 @@
+"""Reading a request body from ASGI ``receive`` with a size cap and a deadline.
+
+A client that announces or sends more than ``max_bytes`` gets 413 without the server buffering
+the excess; one that trickles its body (slow-loris) gets 408 once ``timeout`` seconds pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from starlette.types import Receive
+
+from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, RequestTimeoutError
+
+__all__ = ["read_body"]
+
+
+async def read_body(
+    receive: Receive, content_length: str | None, max_bytes: int, timeout: float
+) -> bytes:
+    """The whole body of the request ``receive`` belongs to.
+
+    Args:
+        receive: the ASGI receive callable.
+        content_length: the ``Content-Length`` header, if any.
+        max_bytes: the largest body accepted.
+        timeout: seconds the whole body may take.
+
+    Raises:
+        PayloadTooLargeError: ``Content-Length`` or the bytes received exceed ``max_bytes``.
+        RequestTimeoutError: the body took longer than ``timeout`` seconds.
+        InvalidBatchError: the client went away or sent a bad ``Content-Length``.
+    """
+    if content_length is not None:
+        if not content_length.strip().isdigit():
+            raise InvalidBatchError(f"Content-Length: not a number ({content_length!r})")
+        if int(content_length) > max_bytes:
+            raise PayloadTooLargeError(
+                f"body: Content-Length {int(content_length)} is over the limit of {max_bytes} bytes"
+            )
+    # One timer cancelling this task, rather than a task per request as wait_for would start.
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        return await _collect(receive, max_bytes)
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        if sys.version_info >= (3, 11):
+            task.uncancel()
+        raise RequestTimeoutError(f"body: not received within {timeout:g} seconds") from None
+    finally:
+        timer.cancel()
+
+
+async def _collect(receive: Receive, max_bytes: int) -> bytes:
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")  # the usual case: all in one message
+        if len(body) > max_bytes:
+            raise PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if message["type"] != "http.request":
+            raise InvalidBatchError("body: the client disconnected before sending it")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+        message = await receive()

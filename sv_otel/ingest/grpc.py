@@ -1,0 +1,180 @@
+"""The ``sessionvision.v1.Ingest`` gRPC service, for server-to-server senders.
+
+It feeds the same sink as the HTTP endpoint and answers the same way in gRPC terms:
+
+=====================================  ============================================
+problem                                status
+=====================================  ============================================
+no token / unknown token               ``UNAUTHENTICATED`` / ``PERMISSION_DENIED``
+too many events                        ``RESOURCE_EXHAUSTED`` (non-retryable)
+every event invalid                    ``INVALID_ARGUMENT`` (first message)
+queue full / overloaded                ``UNAVAILABLE`` with ``RetryInfo`` (in both
+                                       ``grpc-status-details-bin`` and
+                                       ``google.rpc.retryinfo-bin``)
+some events invalid                    ``OK``, ``IngestResponse.errors`` lists them
+=====================================  ============================================
+
+The token travels in the ``authorization: Bearer <token>`` metadata, the token header
+(lower-cased), or ``EventBatch.token``. The message size limit (``max_body_bytes``) is enforced
+by grpcio after decompression.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.code_pb2 import UNAVAILABLE
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from sv_otel._proto.sessionvision.v1 import sessionvision_pb2, sessionvision_pb2_grpc
+from sv_otel.components import EventSink
+from sv_otel.errors import (
+    AuthenticationError,
+    OverloadedError,
+    PermissionDeniedError,
+    QueueFullError,
+)
+from sv_otel.event import Event, JSONValue
+from sv_otel.ingest.auth import TokenCheck, bearer_token
+from sv_otel.ingest.settings import IngestSettings
+from sv_otel.server.metrics import GatewayMetrics
+from sv_otel.validate import event_from_json
+
+__all__ = ["IngestServicer", "anyvalue_to_json", "retry_trailers"]
+
+_MAX_ERRORS = 100
+_Context = grpc.aio.ServicerContext[sessionvision_pb2.EventBatch, sessionvision_pb2.IngestResponse]
+
+
+class IngestServicer(sessionvision_pb2_grpc.IngestServicer):
+    """A ``grpc.aio`` servicer of ``sessionvision.v1.Ingest`` (see the module docstring)."""
+
+    def __init__(
+        self, sink: EventSink, settings: IngestSettings, metrics: GatewayMetrics, name: str
+    ) -> None:
+        self.sink = sink
+        self.settings = settings
+        self.tokens = TokenCheck(settings.tokens, settings.token_header)
+        self.name = name
+        self.in_flight = 0
+        self._accepted = metrics.accepted.labels(name)
+        self._rejected = metrics.rejected
+
+    async def Ingest(
+        self, request: sessionvision_pb2.EventBatch, context: _Context
+    ) -> sessionvision_pb2.IngestResponse:
+        """Validate and queue one batch; see the module docstring for the statuses."""
+        metadata = {key: value for key, value in context.invocation_metadata() or ()}
+        token = bearer_token(_text(metadata.get("authorization"))) or _text(
+            metadata.get(self.tokens.header.lower())
+        )
+        try:
+            self.tokens.check(token if token is not None else (request.token or None))
+        except PermissionDeniedError as error:
+            self._rejected.labels(self.name, "forbidden").inc()
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, error.message)
+        except AuthenticationError as error:
+            self._rejected.labels(self.name, "unauthenticated").inc()
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, error.message)
+        limits = self.settings.limits
+        if len(request.events) > limits.max_events:
+            self._rejected.labels(self.name, "too_large").inc()
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"events: {len(request.events)} events, over the limit of "
+                f"{limits.max_events} per batch",
+            )
+        events: list[Event] = []
+        response = sessionvision_pb2.IngestResponse()
+        for index, message in enumerate(request.events):
+            outcome = event_from_json(_event_json(message), index, limits)
+            if isinstance(outcome, str):
+                response.rejected += 1
+                if len(response.errors) < _MAX_ERRORS:
+                    response.errors.add(index=index, message=outcome)
+            else:
+                events.append(outcome)
+        if response.rejected:
+            self._rejected.labels(self.name, "invalid_event").inc(response.rejected)
+        if response.rejected and not events:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"every event was rejected ({response.rejected}); first: "
+                f"{response.errors[0].message}",
+            )
+        await self._submit(events, context)
+        response.accepted = len(events)
+        return response
+
+    async def _submit(self, events: list[Event], context: _Context) -> None:
+        if not events:
+            return
+        try:
+            if self.in_flight >= self.settings.max_concurrent_requests:
+                raise OverloadedError(
+                    "server: too many requests in flight; retry later",
+                    retry_after=self.settings.retry_after,
+                )
+            self.in_flight += 1
+            try:
+                await self.sink.submit(events)
+            finally:
+                self.in_flight -= 1
+        except QueueFullError as error:
+            reason = "overloaded" if isinstance(error, OverloadedError) else "queue_full"
+            self._rejected.labels(self.name, reason).inc()
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                error.message,
+                trailing_metadata=retry_trailers(error.message, error.retry_after),
+            )
+        self._accepted.inc(len(events))
+
+
+def retry_trailers(message: str, retry_after: float) -> tuple[tuple[str, bytes], ...]:
+    """Trailing metadata carrying ``RetryInfo`` the way Go and Python OTLP clients read it."""
+    delay = Duration()
+    delay.FromNanoseconds(int(retry_after * 1e9))
+    info = RetryInfo(retry_delay=delay)
+    status = Status(code=UNAVAILABLE, message=message)
+    status.details.add().Pack(info)
+    return (
+        ("grpc-status-details-bin", status.SerializeToString()),
+        ("google.rpc.retryinfo-bin", info.SerializeToString()),
+    )
+
+
+def anyvalue_to_json(value: AnyValue) -> JSONValue:
+    """The JSON value an ``AnyValue`` stands for (unset = null; bytes as latin-1 text)."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "kvlist_value":
+        return {kv.key: anyvalue_to_json(kv.value) for kv in value.kvlist_value.values}
+    if kind == "array_value":
+        return [anyvalue_to_json(item) for item in value.array_value.values]
+    if kind == "bytes_value":
+        return value.bytes_value.decode("latin-1")
+    return getattr(value, kind)
+
+
+def _event_json(message: sessionvision_pb2.Event) -> dict[str, JSONValue]:
+    raw: dict[str, JSONValue] = {
+        "event": message.event,
+        "timestamp": message.timestamp,
+        "properties": {kv.key: anyvalue_to_json(kv.value) for kv in message.properties},
+        "sessionId": message.session_id,
+    }
+    if message.HasField("anonymous_id"):
+        raw["anonymousId"] = message.anonymous_id
+    if message.HasField("user_id"):
+        raw["userId"] = message.user_id
+    return raw
+
+
+def _text(value: str | bytes | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace")

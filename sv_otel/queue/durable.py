@@ -1,0 +1,248 @@
+"""The durable queue: accepted events are on disk before a receiver answers 2xx.
+
+:class:`DurableQueue` wraps one :class:`~sv_otel.queue._store.SqliteStore` file. Every sqlite
+call runs on one dedicated thread, so the event loop never blocks on disk. Writes are
+*group-committed*: the batches submitted while a commit is in progress are written together by
+the next one, so concurrent requests share one fsync. The queue is bounded in bytes (the msgpack
+size of the queued events); past the bound :meth:`DurableQueue.put` raises
+:class:`~sv_otel.errors.QueueFullError`, which receivers answer with 503 + ``Retry-After``.
+
+Delivery is at least once: an exporter reads records after its cursor, delivers them, then
+acknowledges them (:meth:`DurableQueue.ack`); a crash in between delivers them again.
+
+Example::
+
+    queue = await DurableQueue.open(path, max_bytes=256 << 20, consumers=[("logs", "otlp")])
+    await queue.put({"logs": events})  # durable when this returns
+    records = await queue.read("logs", "otlp", max_events=1000)
+    await queue.ack("logs", "otlp", records[-1].id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from sv_otel.errors import QueueFullError
+from sv_otel.event import Event
+from sv_otel.queue._store import Record, SqliteStore
+
+__all__ = ["DurableQueue", "decode_events", "encode_events"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_CHECKPOINT_INTERVAL = 0.5
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(list[Event])
+
+
+def encode_events(events: Sequence[Event]) -> bytes:
+    """The queue's encoding of a batch of events (msgpack)."""
+    return _ENCODER.encode(events)
+
+
+def decode_events(records: Iterable[Record]) -> list[Event]:
+    """The events of ``records``, in order."""
+    events: list[Event] = []
+    for record in records:
+        events.extend(_DECODER.decode(record.payload))
+    return events
+
+
+class DurableQueue:
+    """A bounded, durable, multi-consumer queue of event batches in one sqlite file.
+
+    Create it with :meth:`open`. ``retry_after`` is the hint (seconds) carried by the
+    :class:`~sv_otel.errors.QueueFullError` raised when the queue is full.
+    """
+
+    def __init__(self, store: SqliteStore, max_bytes: int, retry_after: float) -> None:
+        self._store = store
+        self.max_bytes = max_bytes
+        self.retry_after = retry_after
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sv-queue")
+        self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="sv-queue-checkpoint"
+        )
+        self._pending: list[tuple[str, int, bytes]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flushing = False
+        self._reserved = 0
+        self.queued_bytes = 0
+        self.queued_events: dict[str, int] = {}
+        self.queued_pipeline_bytes: dict[str, int] = {}
+        self._subscribers: list[asyncio.Event] = []
+        self._checkpoints: asyncio.Task[None] | None = None
+        self.path = store.path
+        self.removed: dict[str, list[Event]] = {}
+        """Events of pipelines no longer configured, taken out of the file by :meth:`open`."""
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        max_bytes: int,
+        consumers: Iterable[tuple[str, str]],
+        synchronous: str = "FULL",
+        retry_after: float = 1.0,
+    ) -> DurableQueue:
+        """Open (or create) the queue file at ``path`` for the given ``(pipeline, consumer)``.
+
+        Events still queued for a pipeline that is not among ``consumers`` any more are taken
+        out of the file into :attr:`removed`, for the caller to keep (never dropped silently).
+        """
+        wanted = list(consumers)
+
+        def setup() -> tuple[SqliteStore, list[tuple[str, Record]]]:
+            store = SqliteStore(path, synchronous=synchronous)
+            return store, store.register(wanted)
+
+        store, removed = await asyncio.to_thread(setup)
+        queue = cls(store, max_bytes, retry_after)
+        for pipeline, record in removed:
+            queue.removed.setdefault(pipeline, []).extend(decode_events([record]))
+        await queue._refresh_totals()
+        queue._checkpoints = asyncio.get_running_loop().create_task(queue._checkpoint_loop())
+        return queue
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_CHECKPOINT_INTERVAL)
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(self._checkpoint_thread, self._store.checkpoint)
+            except sqlite3.Error as error:
+                logger.warning("queue: checkpoint of %s failed: %s", self.path, error)
+
+    async def put(self, batches: Mapping[str, Sequence[Event]]) -> None:
+        """Append ``{pipeline: events}`` durably and atomically; return once committed.
+
+        Raises:
+            QueueFullError: the queue is over ``max_bytes``; nothing was written.
+        """
+        rows = [(p, len(events), encode_events(events)) for p, events in batches.items() if events]
+        if not rows:
+            return
+        size = sum(len(row[2]) for row in rows)
+        if self.queued_bytes + self._reserved + size > self.max_bytes:
+            raise QueueFullError(
+                f"queue: full ({self.queued_bytes + self._reserved} of {self.max_bytes} bytes "
+                "waiting for export); retry later",
+                retry_after=self.retry_after,
+            )
+        self._reserved += size
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.extend(rows)
+        self._waiters.append(future)
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        try:
+            await asyncio.shield(future)
+        finally:
+            self._reserved -= size
+
+    async def _flush(self) -> None:
+        """Commit everything pending, again and again until nothing is left."""
+        try:
+            while self._pending:
+                rows, waiters = self._pending, self._waiters
+                self._pending, self._waiters = [], []
+                try:
+                    await self._run(self._store.append, rows)
+                except BaseException as exc:  # the requests must hear about it, not hang
+                    failure: BaseException = exc
+                    if isinstance(exc, sqlite3.Error):  # e.g. disk full: the client retries
+                        logger.error("queue: cannot write to %s: %s", self.path, exc)
+                        failure = QueueFullError(
+                            f"queue: cannot write ({exc}); retry later",
+                            retry_after=self.retry_after,
+                        )
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(failure)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                self._count(rows)
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            self._flushing = False
+
+    def _count(self, rows: list[tuple[str, int, bytes]]) -> None:
+        for pipeline, count, payload in rows:
+            self.queued_bytes += len(payload)
+            self.queued_events[pipeline] = self.queued_events.get(pipeline, 0) + count
+            self.queued_pipeline_bytes[pipeline] = self.queued_pipeline_bytes.get(
+                pipeline, 0
+            ) + len(payload)
+        for subscriber in self._subscribers:
+            subscriber.set()
+
+    def subscribe(self) -> asyncio.Event:
+        """An event set whenever records are appended (clear it before reading, then wait)."""
+        event = asyncio.Event()
+        event.set()
+        self._subscribers.append(event)
+        return event
+
+    async def read(
+        self, pipeline: str, consumer: str, *, max_events: int, max_bytes: int = 8 << 20
+    ) -> list[Record]:
+        """The next records for ``consumer`` after its cursor (empty if none)."""
+        after = await self._run(self._store.cursor, pipeline, consumer)
+        return await self._run(self._store.read, pipeline, after, max_events, max_bytes)
+
+    async def read_after(
+        self, pipeline: str, after: int, *, max_events: int, max_bytes: int = 8 << 20
+    ) -> list[Record]:
+        """The records of ``pipeline`` after id ``after`` (for a consumer tracking its own)."""
+        return await self._run(self._store.read, pipeline, after, max_events, max_bytes)
+
+    async def cursor(self, pipeline: str, consumer: str) -> int:
+        """The id of the last record ``consumer`` acknowledged."""
+        return await self._run(self._store.cursor, pipeline, consumer)
+
+    async def ack(self, pipeline: str, consumer: str, upto: int) -> None:
+        """Mark records up to ``upto`` delivered by ``consumer``; free fully delivered ones."""
+        size, events = await self._run(self._store.ack, pipeline, consumer, upto)
+        if size:
+            self.queued_bytes -= size
+            self.queued_pipeline_bytes[pipeline] = (
+                self.queued_pipeline_bytes.get(pipeline, 0) - size
+            )
+            self.queued_events[pipeline] = self.queued_events.get(pipeline, 0) - events
+
+    async def close(self) -> None:
+        """Finish pending commits and close the file."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+        # A checkpoint may still run on its thread: let it finish before the file is closed.
+        await asyncio.to_thread(self._checkpoint_thread.shutdown, wait=True)
+        while self._flushing:
+            await asyncio.sleep(0.01)
+        await self._run(self._store.close)
+        self._thread.shutdown(wait=True)
+
+    async def _refresh_totals(self) -> None:
+        totals = await self._run(self._store.totals)
+        self.queued_bytes = sum(size for size, _ in totals.values())
+        self.queued_events = {pipeline: events for pipeline, (_, events) in totals.items()}
+        self.queued_pipeline_bytes = {pipeline: size for pipeline, (size, _) in totals.items()}
+
+    async def _run(self, function: Callable[..., _T], *args: object) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, function, *args)

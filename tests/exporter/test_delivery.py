@@ -1,0 +1,126 @@
+"""The delivery loop: retries through an outage without loss, dead-letters permanent failures."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import msgspec
+import pytest
+
+from sv_otel.event import Event
+from sv_otel.exporter.deadletter import DeadLetterFile
+from sv_otel.exporter.delivery import DeliveryLoop
+from sv_otel.exporter.otlp_grpc import OTLPGrpcExporter
+from sv_otel.exporter.otlp_settings import OTLPSettings
+from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.queue import DurableQueue
+from sv_otel.server.metrics import GatewayMetrics
+from tests.sinks import Failure, grpc_sink
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(initial_interval=0.01, max_interval=0.05)
+
+
+def batch(start: int, count: int) -> list[Event]:
+    return [Event(event=f"e{i}", timestamp=i, session_id="s") for i in range(start, start + count)]
+
+
+async def test_retryable_failures_delay_but_never_lose_events(tmp_path: Path) -> None:
+    metrics = GatewayMetrics()
+    async with grpc_sink() as (sink, port):
+        sink.fail_next(3)  # UNAVAILABLE three times
+        sink.fail_next(1, Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, retry_after=0.01))
+        queue = await DurableQueue.open(
+            tmp_path / "q.db", max_bytes=1 << 20, consumers=[("logs", "otlp")]
+        )
+        exporter = OTLPGrpcExporter(
+            "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
+        )
+        loop = DeliveryLoop(
+            queue,
+            "logs",
+            exporter,
+            policy=FAST,
+            metrics=metrics,
+            max_batch_events=25,
+            dead_letter=DeadLetterFile(tmp_path, "logs", "otlp"),
+        )
+        loop.start()
+        for start in range(0, 100, 10):
+            await queue.put({"logs": batch(start, 10)})
+        await sink.wait_for_records(100)
+        await loop.stop(drain=True, timeout=5)
+        await exporter.shutdown()
+        assert queue.queued_bytes == 0
+        await queue.close()
+    names = [name for _, name in sink.session_event_names()]
+    assert sorted(names, key=lambda n: int(n[1:])) == [f"e{i}" for i in range(100)]
+    assert metrics.retries.labels("otlp")._value.get() == 4
+    assert metrics.sent.labels("otlp")._value.get() == 100
+    assert not (tmp_path / "logs.otlp.jsonl").exists()
+
+
+async def test_permanent_failures_go_to_the_dead_letter_file(tmp_path: Path) -> None:
+    metrics = GatewayMetrics()
+    async with grpc_sink() as (sink, port):
+        sink.fail_next(1, Failure(grpc.StatusCode.INVALID_ARGUMENT))
+        queue = await DurableQueue.open(
+            tmp_path / "q.db", max_bytes=1 << 20, consumers=[("logs", "otlp")]
+        )
+        exporter = OTLPGrpcExporter(
+            "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
+        )
+        loop = DeliveryLoop(
+            queue,
+            "logs",
+            exporter,
+            policy=FAST,
+            metrics=metrics,
+            dead_letter=DeadLetterFile(tmp_path / "dl", "logs", "otlp"),
+        )
+        await queue.put({"logs": batch(0, 2)})
+        loop.start()
+        while metrics.dead_lettered.labels("otlp")._value.get() < 2:
+            await asyncio.sleep(0.01)
+        await queue.put({"logs": batch(2, 1)})
+        await sink.wait_for_records(1)
+        await loop.stop(drain=True, timeout=5)
+        await exporter.shutdown()
+        await queue.close()
+    (line,) = (tmp_path / "dl" / "logs.otlp.jsonl").read_bytes().splitlines()
+    dead = msgspec.json.decode(line)
+    assert dead["error"] == "gRPC INVALID_ARGUMENT: scripted failure"
+    assert (dead["pipeline"], dead["exporter"]) == ("logs", "otlp")
+    assert [e["event"] for e in dead["events"]] == ["e0", "e1"]
+    assert dead["events"][0]["sessionId"] == "s"
+    assert [name for _, name in sink.session_event_names()] == ["e2"]
+
+
+async def test_stop_without_drain_leaves_undelivered_events_queued(tmp_path: Path) -> None:
+    async with grpc_sink() as (sink, port):
+        sink.fail_next(1000)
+        queue = await DurableQueue.open(
+            tmp_path / "q.db", max_bytes=1 << 20, consumers=[("logs", "otlp")]
+        )
+        exporter = OTLPGrpcExporter(
+            "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
+        )
+        loop = DeliveryLoop(
+            queue,
+            "logs",
+            exporter,
+            policy=FAST,
+            metrics=GatewayMetrics(),
+            dead_letter=DeadLetterFile(tmp_path, "logs", "otlp"),
+        )
+        await queue.put({"logs": batch(0, 3)})
+        loop.start()
+        while sink.attempts < 2:
+            await asyncio.sleep(0.01)
+        await loop.stop(drain=True, timeout=0.2)
+        await exporter.shutdown()
+        assert queue.queued_events == {"logs": 3}
+        await queue.close()

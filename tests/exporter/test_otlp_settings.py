@@ -1,0 +1,73 @@
+"""OTLP settings: configuration, then OTEL_EXPORTER_OTLP_* variables, then defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from sv_otel.errors import ConfigurationError
+from sv_otel.exporter.otlp_settings import (
+    OTLPSettings,
+    parse_headers,
+    parse_otlp_settings,
+    resolve_otlp,
+)
+from sv_otel.server.section import ConfigSection
+
+
+def test_defaults_without_configuration_or_variables() -> None:
+    grpc = resolve_otlp(OTLPSettings(), "logs", http=False, environ={})
+    http = resolve_otlp(OTLPSettings(), "traces", http=True, environ={})
+    assert (grpc.endpoint, grpc.insecure, grpc.timeout) == ("http://localhost:4317", True, 10.0)
+    assert http.endpoint == "http://localhost:4318/v1/traces"
+    assert (http.compression, http.headers) == ("none", {})
+
+
+def test_signal_variables_win_over_generic_ones_and_config_wins_over_both() -> None:
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://generic:4318/",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://logs:9999/custom",
+        "OTEL_EXPORTER_OTLP_HEADERS": "api-key=generic",
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "api-key=a%20b,x-tenant=t1",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2500",
+        "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/ca.pem",
+    }
+    logs = resolve_otlp(OTLPSettings(), "logs", http=True, environ=env)
+    assert logs.endpoint == "http://logs:9999/custom"  # signal-specific: as is
+    assert logs.headers == {"api-key": "a b", "x-tenant": "t1"}
+    assert (logs.timeout, logs.compression, logs.ca_file) == (2.5, "gzip", "/etc/ca.pem")
+    traces = resolve_otlp(OTLPSettings(), "traces", http=True, environ=env)
+    assert traces.endpoint == "http://generic:4318/v1/traces"  # generic: path appended
+    configured = OTLPSettings(endpoint="https://cfg:4318", headers={"k": "v"}, timeout=1.0)
+    chosen = resolve_otlp(configured, "logs", http=True, environ=env)
+    assert (chosen.endpoint, chosen.headers, chosen.timeout) == (
+        "https://cfg:4318/v1/logs",
+        {"k": "v"},
+        1.0,
+    )
+    assert chosen.insecure is False
+
+
+def test_bad_variables_are_named() -> None:
+    with pytest.raises(ConfigurationError, match="OTEL_EXPORTER_OTLP_TIMEOUT: expected"):
+        resolve_otlp(OTLPSettings(), "logs", http=True, environ={"OTEL_EXPORTER_OTLP_TIMEOUT": "x"})
+    with pytest.raises(ConfigurationError, match="expected key=value pairs, got 'oops'"):
+        parse_headers("a=b,oops", "OTEL_EXPORTER_OTLP_HEADERS")
+
+
+def test_yaml_settings_reject_unknown_keys_and_bad_values() -> None:
+    section = ConfigSection({"endpoint": "x", "retry_on_failure": {"bogus": 1}}, "exporters.otlp")
+    with pytest.raises(ConfigurationError) as raised:
+        parse_otlp_settings(section, http=False)
+    assert raised.value.message.startswith("exporters.otlp.retry_on_failure.bogus: unknown key")
+    with pytest.raises(ConfigurationError, match=r"exporters\.otlphttp\.encoding: expected one of"):
+        parse_otlp_settings(ConfigSection({"encoding": "xml"}, "exporters.otlphttp"), http=True)
+    settings = parse_otlp_settings(
+        ConfigSection(
+            {"logs_endpoint": "http://l/v1/logs", "retry_on_failure": {"max_interval": "2s"}},
+            "exporters.otlphttp",
+        ),
+        http=True,
+    )
+    assert settings.signal_endpoints == {"logs": "http://l/v1/logs"}
+    assert settings.retry.max_interval == 2.0
