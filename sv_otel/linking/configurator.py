@@ -26,7 +26,7 @@ import logging
 import os
 from typing import Any, Final
 
-from opentelemetry import propagate
+import opentelemetry.propagate as propagate
 from opentelemetry.environment_variables import OTEL_PROPAGATORS
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator

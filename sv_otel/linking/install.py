@@ -25,7 +25,8 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from opentelemetry import propagate, trace
+import opentelemetry.propagate as propagate
+from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator

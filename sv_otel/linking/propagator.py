@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from opentelemetry import baggage as otel_baggage
+import opentelemetry.baggage as otel_baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.propagators.textmap import (
     CarrierT,
