@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
-import hmac
 import logging
 import sqlite3
 import threading
@@ -42,22 +40,20 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 import sv_otel
 from sv_otel.linking import SessionLogRecordProcessor, SessionPropagator, SessionSpanProcessor
+from sv_otel.sessions.token import session_token_verifier, sign_session_token
 from tests.servers import wait_until
 
-SECRET = b"test-secret"
+SECRET = b"linking-tests-secret-32-bytes-ok"
+"""The secret the tests' session tokens are signed with (sv_otel.sessions.token)."""
 
 
-def sign(session_id: str) -> str:
-    """A signed session token as a test stands in for ``sv_otel.sessions.token``."""
-    mac = hmac.new(SECRET, session_id.encode(), hashlib.sha256).hexdigest()
-    return f"{session_id}.{mac}"
+def sign(session_id: str, secret: bytes = SECRET, ttl_seconds: int = 3600) -> str:
+    """A signed session token, as the sv_otel server issues it."""
+    return sign_session_token(session_id, secret=secret, ttl_seconds=ttl_seconds)
 
 
-def verify(token: str) -> str | None:
-    """The test's token verifier: the session id if the HMAC matches, else None."""
-    session_id, _, mac = token.rpartition(".")
-    expected = hmac.new(SECRET, session_id.encode(), hashlib.sha256).hexdigest()
-    return session_id if session_id and hmac.compare_digest(mac, expected) else None
+verify = session_token_verifier(SECRET)
+"""The verifier a backend configured with ``SECRET`` uses."""
 
 
 @contextmanager
