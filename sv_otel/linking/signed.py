@@ -53,7 +53,7 @@ __all__ = ["SigningOptions", "reject_every_token"]
 _logger = logging.getLogger(__name__)
 
 
-def reject_every_token(token: str) -> None:
+def reject_every_token(token: str) -> str | None:
     """A token verifier that verifies nothing (signed sessions required, no usable secret)."""
     return None
 

@@ -9,7 +9,7 @@ import contextvars
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,16 +78,25 @@ def global_propagator(propagator: SessionPropagator | None = None) -> Iterator[N
 class Telemetry:
     """One service's real SDK pipeline: session processors first, then in-memory exporters."""
 
-    def __init__(self, service: str, **options: Any) -> None:
+    def __init__(
+        self,
+        service: str,
+        setup: Callable[[TracerProvider, LoggerProvider], object] | None = None,
+        **options: Any,
+    ) -> None:
+        """``setup`` (e.g. ``sv_otel.instrument``) replaces adding the session processors."""
         resource = Resource.create({"service.name": service})
         self.span_exporter = InMemorySpanExporter()
         self.log_exporter = InMemoryLogRecordExporter()
         self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(SessionSpanProcessor(**options))
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.logger_provider = LoggerProvider(resource=resource)
-        log_options = {k: v for k, v in options.items() if k != "session_link"}
-        self.logger_provider.add_log_record_processor(SessionLogRecordProcessor(**log_options))
+        if setup is None:
+            log_options = {k: v for k, v in options.items() if k != "session_link"}
+            self.tracer_provider.add_span_processor(SessionSpanProcessor(**options))
+            self.logger_provider.add_log_record_processor(SessionLogRecordProcessor(**log_options))
+        else:
+            setup(self.tracer_provider, self.logger_provider)
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
         self.tracer = self.tracer_provider.get_tracer("tests.linking")
         self.logger = logging.getLogger(f"tests.linking.{service}")
