@@ -37,6 +37,11 @@ Also printed, not targets:
   three-entry ``baggage``) and a downstream hop (``traceparent`` and ``baggage`` only).
 
 The last line printed is one JSON object with the ratios.
+
+CPU times on a loaded machine are noisy; instruction counts are not. ``--only baseline`` /
+``--only session`` make typical server spans and nothing else, for ``valgrind --tool=callgrind``
+(``PYTHONHASHSEED=0``); the difference between ``--spans 1000`` and ``--spans 0``, divided by
+1000, is the instructions per span.
 """
 
 from __future__ import annotations
@@ -196,11 +201,43 @@ def interleaved(
     return best
 
 
+def only(with_session: bool, count: int) -> None:
+    """Make ``count`` typical server spans, nothing else (``--only``)."""
+    tracer_provider = TracerProvider()
+    if with_session:
+        tracer_provider.add_span_processor(SessionSpanProcessor())
+    # One batch, exported at shutdown: the batch thread stays idle while the spans are made.
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(
+            NullExporter(),
+            max_queue_size=count + 256,
+            max_export_batch_size=count + 256,
+            schedule_delay_millis=3_600_000,
+        )
+    )
+    token = otel_context.attach(SessionPropagator().extract(FIRST_HOP, Context()))
+    try:
+        spans_run(tracer_provider, 200, typical_server_span)()
+        spans_run(tracer_provider, count, typical_server_span)()
+    finally:
+        otel_context.detach(token)
+        tracer_provider.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spans", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--only",
+        choices=["baseline", "session"],
+        help="make --spans typical server spans (after 200 to warm up) without or with the "
+        "session processor, measure nothing: for instruction counts under valgrind",
+    )
     args = parser.parse_args()
+    if args.only:
+        only(args.only == "session", args.spans)
+        return
 
     baseline, stamped = provider(with_session=False), provider(with_session=True)
     encoding = provider(False, EncodingExporter())

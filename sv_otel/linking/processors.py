@@ -12,9 +12,10 @@ Stamped: ``session.id``; ``enduser.pseudo.id`` (the browser's anonymous id);
 server bound with :func:`sv_otel.bind_user`); optionally vendor aliases (``highlight.session_id``,
 ``sessionId``), and on each request's local root span a link to the session's trace.
 
-A log record keeps every attribute it already has. A span is stamped as it starts, without
-looking at the attributes it started with (looking costs more than stamping): to record another
-session on a span, set ``session.id`` on it after it has started; the later value wins.
+A log record keeps every attribute it already has. A span is stamped as it starts, as
+``set_attributes`` would stamp it (the attributes are written by :func:`stamp_span`, which skips
+the SDK's re-validation when it provably changes nothing): to record another session on a span,
+set ``session.id`` on it after it has started; the later value wins.
 
 Add the log processor **before** the processors that export (``SimpleLogRecordProcessor``
 exports inside ``emit``, so a processor added after it is too late); span processors may come
