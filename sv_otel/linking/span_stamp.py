@@ -2,12 +2,12 @@
 
 ``Span.set_attributes`` re-validates every value (type checks against the ``Sequence`` and
 ``Mapping`` ABCs, string truncation) and takes two locks, which costs about 1.1 µs per attribute
-on the benchmark machine, several times the rest of a processor's work for a whole span. The session attributes need none of
-that work: their keys are sv_otel's own constants and their values are strings that
-:mod:`sv_otel.linking.sanitise` has already bounded. So :func:`stamp_span` writes them straight
-into the span's attribute storage, under the span's own locks, when (and only when) the span is
-exactly what OpenTelemetry's SDK makes and in the state where ``set_attributes`` would store
-them as given:
+on the benchmark machine, several times the rest of a processor's work for a whole span. The
+session attributes need none of that work: their keys are sv_otel's own constants and their
+values are strings that :mod:`sv_otel.linking.sanitise` has already bounded. So
+:func:`stamp_span` writes them straight into the span's attribute storage, under the span's own
+lock, when (and only when) the span is exactly what OpenTelemetry's SDK makes and in the state
+where ``set_attributes`` would store them as given:
 
 * the span is the SDK's concrete span class (``opentelemetry.sdk.trace._Span``, not a subclass)
   and has not ended;
