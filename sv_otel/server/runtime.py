@@ -29,12 +29,13 @@ from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.queue import DurableQueue
-from sv_otel.server.config import GatewayConfig
+from sv_otel.server.config import Component, GatewayConfig
 from sv_otel.server.health import health_routes
 from sv_otel.server.metrics import GatewayMetrics
 from sv_otel.server.pipeline import Pipeline, ReceiverSink, now_ms
-from sv_otel.server.registry import ComponentContext, Receiver
+from sv_otel.server.registry import ComponentContext, HttpRouteProvider, Receiver
 from sv_otel.server.sockets import HttpServer, bind_socket
 
 __all__ = ["Gateway"]
@@ -250,12 +251,15 @@ class Gateway:
             ]
             if not feeds:
                 continue
+            sink = ReceiverSink(feeds, self.queue)
             context = self._context(receiver_id)
-            if extra and component.type.serves_http:
-                context = dataclasses.replace(context, extra_routes=extra)
+            if component.type.serves_http:
+                served = (*extra, *_processor_routes(component, feeds, sink))
+                if served:
+                    context = dataclasses.replace(context, extra_routes=served)
                 extra = ()
             receiver = component.type.create(component.settings, context)
-            await receiver.start(ReceiverSink(feeds, self.queue))
+            await receiver.start(sink)
             self.receivers[receiver_id] = receiver
 
     async def _poll_processors(self) -> None:
@@ -298,3 +302,22 @@ class Gateway:
             logger.warning("queue full: processor events kept for the next poll")
             return
         self._pending_polled = {}
+
+
+def _processor_routes(
+    receiver: Component, feeds: Sequence[Pipeline], sink: ReceiverSink
+) -> tuple[BaseRoute, ...]:
+    """The routes the processors of ``feeds`` serve on ``receiver``, if it faces browsers.
+
+    A receiver faces browsers when its settings carry a CORS policy (``settings.cors``); the
+    routes submit through its ``sink`` and answer with its policy.
+    """
+    cors = getattr(receiver.settings, "cors", None)
+    if not isinstance(cors, CorsPolicy):
+        return ()
+    routes: list[BaseRoute] = []
+    for pipeline in feeds:
+        for processor in pipeline.processors:
+            if isinstance(processor, HttpRouteProvider):
+                routes.extend(processor.http_routes(sink.submit, cors))
+    return tuple(routes)
