@@ -92,7 +92,8 @@ def parse_sessions_settings(section: ConfigSection) -> SessionsSettings:
         max_file_bytes=section.size("max_file_size", _DEFAULTS.max_file_bytes),
     )
     present = section.has("start")
-    start = _start(section.section("start"), config) if present else None
+    start_section = section.section("start")  # read either way, so it is a known key
+    start = _start(start_section, config) if present else None
     section.finish()
     return SessionsSettings(config, start)
 
