@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sv_otel.errors import ConfigurationError
-from sv_otel.server.config import load_config
+from sv_otel.server.config import load_config, read_config_file
 from sv_otel.server.registry import REGISTRY
 from sv_otel.server.section import ConfigSection
 from sv_otel.sessions.config import SessionConfig
@@ -151,3 +151,17 @@ def test_one_pipeline_only_may_use_a_sessions_processor() -> None:
         load_config(two, REGISTRY)
     # Defined but unused is fine.
     load_config(_config({"sessions": None, "sessions/eu": None}, {"logs": ["sessions"]}), REGISTRY)
+
+
+def test_the_shipped_example_configuration_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parents[2] / "examples" / "sessions.yaml"
+    monkeypatch.delenv("SV_OTEL_SESSION_SECRET", raising=False)
+    with pytest.raises(ConfigurationError, match="environment variable SV_OTEL_SESSION_SECRET"):
+        read_config_file(example)
+    monkeypatch.setenv("SV_OTEL_SESSION_SECRET", SECRET)
+    config = load_config(read_config_file(example), REGISTRY)
+    settings = config.processors["sessions"].settings
+    assert isinstance(settings, SessionsSettings)
+    assert (settings.config.max_duration, settings.config.end_on_shutdown) == (12 * 3600, False)
+    assert settings.start == StartSettings(secret=SECRET.encode(), token_ttl=12 * 3600)
+    assert config.pipelines["logs"].processors == ("sessions",)
