@@ -2,9 +2,10 @@
 
 Start: open the queue shards, create exporters and their delivery loops, processors, then the
 receivers (last, so nothing is accepted before it can be queued). Stop (graceful): mark not
-ready, shut the receivers down (requests in flight finish), give processors their ``shutdown``,
-keep exporting until the queue is empty or ``shutdown_timeout`` passes, then close everything.
-What was not exported stays in the queue for the next start.
+ready, shut the receivers down (requests in flight finish), give processors their ``shutdown``
+(if the gateway had started: a failed start ends no session), keep exporting until the queue is
+empty or ``shutdown_timeout`` passes, then close everything. What was not exported stays in the
+queue for the next start.
 
 With ``workers`` processes, worker ``i`` writes to ``queue/shard-i.db`` and also drains any shard
 ``k`` with ``k % workers == i`` left by an earlier run with more workers.
@@ -148,6 +149,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Graceful stop (see the module docstring)."""
+        started = self.status == "ready"
         self.status = "stopping"
         for receiver in self.receivers.values():
             try:
@@ -158,7 +160,8 @@ class Gateway:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
-        await self._shutdown_processors()
+        if started:
+            await self._shutdown_processors()
         timeout = self.config.service.shutdown_timeout
         await asyncio.gather(*(loop.stop(drain=True, timeout=timeout) for loop in self._loops))
         for export in self._exports:

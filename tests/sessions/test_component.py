@@ -4,6 +4,7 @@ endpoint on the ingest port, with the receiver's CORS policy, into a real OTLP/g
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,15 @@ import httpx
 import pytest
 
 from sv_otel.components import EventProcessor
-from sv_otel.server.registry import HttpRouteProvider
+from sv_otel.event import Event
+from sv_otel.server.config import load_config
+from sv_otel.server.registry import REGISTRY, HttpRouteProvider
+from sv_otel.server.runtime import Gateway
+from sv_otel.sessions import SessionLifecycleProcessor, list_sessions
 from sv_otel.sessions.component import SessionsProcessor
 from tests.gateway import gateway_config, ingest_url, running
 from tests.helpers import event_json
-from tests.sessions._helpers import attributes
+from tests.sessions._helpers import T0, attributes
 from tests.sinks import Recorded, grpc_sink
 
 pytestmark = pytest.mark.anyio
@@ -120,3 +125,26 @@ async def test_receivers_that_do_not_feed_the_pipeline_do_not_serve_it(tmp_path:
             main = await client.post(ingest_url(gateway) + START, json={})
             other = await client.post(ingest_url(gateway, "sessionvision/other") + START, json={})
     assert (main.status_code, other.status_code) == (200, 404)
+
+
+async def test_a_gateway_that_fails_to_start_ends_no_session(tmp_path: Path) -> None:
+    earlier = SessionLifecycleProcessor(tmp_path)
+    earlier.process([Event(event="$pageview", timestamp=T0, session_id="s1")], now_ms=0)
+    earlier.close()  # open on disk, as a running or crashed gateway leaves it
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        raw = config(tmp_path, 0, None)
+        raw["receivers"]["sessionvision"]["protocols"]["http"]["endpoint"] = (
+            f"127.0.0.1:{taken.getsockname()[1]}"
+        )
+        gateway = Gateway(load_config(raw, REGISTRY))
+        with pytest.raises(OSError):
+            await gateway.start()
+        await gateway.stop()  # as serve does after a failed start
+    [processor] = gateway.pipelines["logs"].processors
+    assert isinstance(processor, SessionsProcessor)
+    processor.lifecycle.close()
+    assert [(d["secure_id"], d["processed"]) for d in list_sessions(tmp_path).documents] == [
+        ("s1", False),
+    ]  # fmt: skip
