@@ -106,8 +106,9 @@ class ComponentContext:
         data_dir: the gateway's data directory (queue, exports, dead letters live here).
         worker: this process's worker index (0-based); workers: how many there are.
         metrics: the process's :class:`~sv_otel.server.metrics.GatewayMetrics`.
-        extra_routes: routes an HTTP receiver should also serve (``/healthz``, ``/readyz``,
-            ``/metrics``), set for the first HTTP receiver only.
+        extra_routes: routes an HTTP receiver should also serve: ``/healthz``, ``/readyz``,
+            ``/metrics`` (the first HTTP receiver only) and those of the
+            :class:`HttpRouteProvider` processors of its pipelines.
     """
 
     name: str

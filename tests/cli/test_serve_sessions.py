@@ -219,10 +219,10 @@ async def test_idle_sessions_end_and_the_next_one_links_to_the_previous(tmp_path
         async with httpx.AsyncClient(base_url=server.url) as client:
             sent = await client.post(INGEST, json=batch("s1", "$pageview", "$click", user="u1"))
             assert sent.status_code == 200
-            await until(sink, lambda: len(lifecycle(sink)) == 2)  # started, then idle for 1 s
+            await until(sink, lambda: len(lifecycle(sink)) >= 2)  # started, then idle for 1 s
             sent = await client.post(INGEST, json=batch("s2", "$pageview", user="u1"))
             assert sent.status_code == 200
-            await until(sink, lambda: len(lifecycle(sink)) == 4)
+            await until(sink, lambda: len(lifecycle(sink)) >= 4)
         assert await server.stop() == 0, server.log
     (start1, a), (end1, b), (start2, c), (end2, d) = lifecycle(sink)
     assert (start1, end1, start2, end2) == (
@@ -253,7 +253,7 @@ async def test_a_crash_in_the_middle_starts_no_second_session(tmp_path: Path) ->
         first = await ServeProcess.start(None, tmp_path / "unused", *args)
         async with httpx.AsyncClient(base_url=first.url) as client:
             assert (await client.post(INGEST, json=batch("s1", "one", "two"))).status_code == 200
-        await until(sink, lambda: len(sink.log_records()) == 3)
+        await until(sink, lambda: len(sink.log_records()) >= 3)
         first.process.send_signal(signal.SIGKILL)
         assert await first.wait() == -signal.SIGKILL
         second = await ServeProcess.start(None, tmp_path / "unused", *args)
@@ -338,7 +338,7 @@ async def test_the_start_endpoint_over_http_then_ingest_with_its_session_id(
             assert evil.status_code == 403
             sent = await client.post(INGEST, json=batch(session, "$pageview", anon=UUID))
             assert sent.status_code == 200
-            await until(sink, lambda: len(sink.log_records()) == 7)
+            await until(sink, lambda: len(sink.log_records()) >= 7)
         assert await server.stop() == 0, server.log
     names = [(attributes(r)["session.id"], r.event_name) for r in sink.log_records()]
     other = forced["sessionID"]
