@@ -254,7 +254,7 @@ class Gateway:
             ]
             if not feeds:
                 continue
-            sink = ReceiverSink(feeds, self.queue)
+            sink = ReceiverSink(feeds, self.queue, self._pending_polled)
             context = self._context(receiver_id)
             if component.type.serves_http:
                 served = (*extra, *_processor_routes(component, feeds, sink))
@@ -299,12 +299,16 @@ class Gateway:
         batches = {p: events for p, events in self._pending_polled.items() if events}
         if not batches:
             return
+        self._pending_polled.clear()  # the same dict: receiver sinks add to it too
         try:
             await self.queue.put(batches)
-        except QueueFullError:
+        except BaseException as exc:
+            for pipeline_id, events in batches.items():  # kept, ahead of what came meanwhile
+                pending = self._pending_polled
+                pending[pipeline_id] = events + pending.get(pipeline_id, [])
+            if not isinstance(exc, QueueFullError):
+                raise
             logger.warning("queue full: processor events kept for the next poll")
-            return
-        self._pending_polled = {}
 
 
 def _processor_routes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,29 @@ async def test_a_gateway_that_fails_to_start_ends_no_session(tmp_path: Path) -> 
     assert [(d["secure_id"], d["processed"]) for d in list_sessions(tmp_path).documents] == [
         ("s1", False),
     ]  # fmt: skip
+
+
+async def test_a_session_start_made_for_a_batch_the_full_queue_refused_still_arrives(
+    tmp_path: Path,
+) -> None:
+    # The client sends the refused batch again, but the session has started by then: the
+    # session.start made the first time must not be lost.
+    pad = "x" * 3000
+    first = [event_json(event="a", sessionId="s1", properties={"pad": pad})]
+    second = [event_json(event="b", sessionId="s2", anonymousId="b", properties={"pad": pad})]
+    async with grpc_sink() as (sink, port):
+        sink.fail_next(1_000_000)  # the backend is down: the queue fills
+        raw = config(tmp_path, port, None)
+        raw["exporters"]["otlp"]["retry_on_failure"] = {"initial_interval": "50ms"}
+        raw["service"]["queue"] = {"max_size": 5000}  # room for one of the batches
+        async with running(raw) as gateway, httpx.AsyncClient() as client:
+            url = ingest_url(gateway) + INGEST
+            assert (await client.post(url, json=first)).status_code == 200
+            assert (await client.post(url, json=second)).status_code == 503
+            sink.failures.clear()  # the backend is back
+            await until(sink, lambda: ("s2", "session.start") in sink.session_event_names())
+            while (await client.post(url, json=second)).status_code == 503:  # as the SDK retries
+                await asyncio.sleep(0.1)
+            await until(sink, lambda: ("s2", "b") in sink.session_event_names())
+    starts = Counter(s for s, name in sink.session_event_names() if name == "session.start")
+    assert starts == Counter({"s1": 1, "s2": 1})
