@@ -242,7 +242,7 @@ def read_states(directory: Path) -> tuple[list[SessionState], dict[str, str | No
     if not path.exists():
         return [], {}
     try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT state FROM sessions").fetchall()
             settings = dict(db.execute("SELECT key, value FROM settings").fetchall())

@@ -117,3 +117,12 @@ def test_an_unusable_database_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         SessionStore(tmp_path, max_ended=1, max_identities=1)
     assert caught.value.message == f"{tmp_path / 'state.sqlite3'}: file is not a database"
+
+
+def test_a_relative_directory_reads_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SessionStore(tmp_path / "data dir?#", max_ended=10, max_identities=10)
+    store.commit(Changes(upserted={"s1": _state("s1", 1)}))
+    store.close()
+    monkeypatch.chdir(tmp_path)
+    states, _ = read_states(Path("data dir?#"))
+    assert [s.session_id for s in states] == ["s1"]
