@@ -11,7 +11,16 @@ given with it override it:
   ``--export-protocol grpc|http/protobuf|http/json`` (default ``$OTEL_EXPORTER_OTLP_PROTOCOL``,
   else http/protobuf);
 * ``--data-dir DIR``               queue, files and dead letters (default ./sv-otel-data);
-* ``--workers N``                  processes sharing the ports (fixed ports only).
+* ``--workers N``                  processes sharing the ports (fixed ports only);
+* ``--session-timeout SECONDS``    the sessions processor's inactivity timeout (default 1800);
+* ``--session-secret SECRET``      serve ``POST /api/v1/sessions/start``, signing session tokens
+  with SECRET (at least 16 bytes; default ``$SV_OTEL_SESSION_SECRET``, which keeps it out of
+  the process list);
+* ``--no-sessions``                take the sessions processor out (no lifecycle events).
+
+The embedded configuration's ``logs`` pipeline has the ``sessions`` processor: browser sessions
+get ``session.start`` / ``session.end`` log records and summaries under ``DIR/sessions/``
+(``sv-otel sessions list --data-dir DIR``).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +38,8 @@ from sv_otel.server.config import default_config, load_config, read_config_file
 from sv_otel.server.process import run_gateway
 from sv_otel.server.registry import REGISTRY
 from sv_otel.server.section import parse_endpoint
+from sv_otel.sessions.settings import SESSION_SECRET_ENV
+from sv_otel.sessions.token import MIN_SECRET_BYTES
 
 __all__ = ["add_parser", "apply_flags", "run"]
 
@@ -51,6 +63,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--export-otlp", metavar="URL", help="export to this OTLP endpoint")
     parser.add_argument("--export-protocol", choices=_PROTOCOLS, help="OTLP protocol")
     parser.add_argument("--workers", type=int, help="worker processes (default 1)")
+    parser.add_argument(
+        "--session-timeout", type=float, metavar="SECONDS", help="session inactivity timeout"
+    )
+    parser.add_argument(
+        "--session-secret",
+        metavar="SECRET",
+        help=f"serve the session start endpoint with this token secret (${SESSION_SECRET_ENV})",
+    )
+    parser.add_argument("--no-sessions", action="store_true", help="no session lifecycle processor")
     parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
@@ -116,7 +137,48 @@ def apply_flags(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]
         for pipeline in (service.get("pipelines") or {}).values():
             if isinstance(pipeline, dict):
                 pipeline["exporters"] = [exporter_id]
+    _apply_session_flags(raw, args)
     return raw
+
+
+def _apply_session_flags(raw: dict[str, Any], args: argparse.Namespace) -> None:
+    """``--no-sessions``, ``--session-timeout`` and ``--session-secret`` (or its variable)."""
+    processors = _mapping(raw, "processors")
+    ids = [pid for pid in list(processors) if pid.partition("/")[0] == "sessions"]
+    if args.no_sessions:
+        for pid in ids:
+            del processors[pid]
+        for pipeline in (_mapping(raw, "service").get("pipelines") or {}).values():
+            if isinstance(pipeline, dict) and isinstance(pipeline.get("processors"), list):
+                pipeline["processors"] = [p for p in pipeline["processors"] if p not in ids]
+        ids = []
+    timeout = args.session_timeout
+    if timeout is not None:
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ConfigurationError(
+                f"--session-timeout: expected a number of seconds above 0, got {timeout:g}"
+            )
+        if not ids:
+            raise ConfigurationError(
+                "--session-timeout: the configuration has no sessions processor"
+            )
+        for pid in ids:
+            _mapping(processors, pid)["inactivity_timeout"] = timeout
+    secret, source = args.session_secret, "--session-secret"
+    if secret is None:
+        secret, source = os.environ.get(SESSION_SECRET_ENV) or None, SESSION_SECRET_ENV
+    if secret is None:
+        return
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"{source}: {size} bytes; the session start endpoint needs a secret of at least "
+            f"{MIN_SECRET_BYTES} (32 random bytes are recommended)"
+        )
+    if not ids and source == "--session-secret":
+        raise ConfigurationError("--session-secret: the configuration has no sessions processor")
+    for pid in ids:
+        _mapping(_mapping(processors, pid), "start")["secret"] = secret
 
 
 def _mapping(parent: dict[str, Any], key: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 kind        type                        component
 ==========  ==========================  ===================================================
 receiver    ``sessionvision``           browser ingest (:mod:`sv_otel.ingest`)
+processor   ``sessions``                session lifecycle (:mod:`sv_otel.sessions.component`)
 exporter    ``file``                    OTLP/JSON lines (:mod:`sv_otel.exporter.file`)
 exporter    ``otlp``, ``otlp_grpc``     OTLP/gRPC (:mod:`sv_otel.exporter.otlp_grpc`)
 exporter    ``otlphttp``, ``otlp_http`` OTLP/HTTP (:mod:`sv_otel.exporter.otlp_http`)
@@ -26,6 +27,8 @@ from sv_otel.exporter.otlp_settings import OTLPSettings, parse_otlp_settings
 from sv_otel.ingest.receiver import create_ingest_receiver
 from sv_otel.ingest.settings import parse_ingest_settings
 from sv_otel.server.registry import ComponentContext, Registry
+from sv_otel.sessions.component import create_sessions_processor
+from sv_otel.sessions.settings import parse_sessions_settings
 
 __all__ = ["register_builtins"]
 
@@ -60,3 +63,6 @@ def register_builtins(registry: Registry) -> None:
         registry.register("exporter", name, partial(parse_otlp_settings, http=False), _otlp_grpc)
     for name in ("otlphttp", "otlp_http"):
         registry.register("exporter", name, partial(parse_otlp_settings, http=True), _otlp_http)
+    registry.register(
+        "processor", "sessions", parse_sessions_settings, create_sessions_processor, exclusive=True
+    )

@@ -2,7 +2,10 @@
 
 A receiver gets one :class:`ReceiverSink`, which runs a batch through the processors of every
 pipeline the receiver feeds and writes the results into the queue in one transaction, so a
-batch is either queued for all its pipelines or for none (and the receiver answers 503).
+batch is either queued for all its pipelines or for none (and the receiver answers 503). The
+events the processors added to a batch that found the queue full (a ``session.start``...) are
+not made again when the client sends the batch again, so they are kept for the gateway to queue
+with the next poll's events.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sv_otel.components import EventProcessor
+from sv_otel.errors import QueueFullError
 from sv_otel.event import Event
 from sv_otel.queue import DurableQueue
 from sv_otel.server.config import PipelineConfig
@@ -57,9 +61,16 @@ class Pipeline:
 class ReceiverSink:
     """The :class:`~sv_otel.components.EventSink` of one receiver."""
 
-    def __init__(self, pipelines: Sequence[Pipeline], queue: DurableQueue) -> None:
+    def __init__(
+        self,
+        pipelines: Sequence[Pipeline],
+        queue: DurableQueue,
+        pending: dict[str, list[Event]] | None = None,
+    ) -> None:
         self.pipelines = tuple(pipelines)
         self.queue = queue
+        self.pending = pending
+        """Where events added by processors go, by pipeline, when the queue is full."""
 
     async def submit(self, events: Sequence[Event]) -> None:
         """Process ``events`` for every pipeline and queue the results durably.
@@ -71,4 +82,14 @@ class ReceiverSink:
         if len(self.pipelines) == 1 and not self.pipelines[0].processors:
             await self.queue.put({self.pipelines[0].id: events})
             return
-        await self.queue.put({p.id: p.process(events, now) for p in self.pipelines})
+        batches = {p.id: p.process(events, now) for p in self.pipelines}
+        try:
+            await self.queue.put(batches)
+        except QueueFullError:
+            if self.pending is not None:
+                given = {id(event) for event in events}
+                for pipeline, out in batches.items():
+                    added = [event for event in out if id(event) not in given]
+                    if added:
+                        self.pending.setdefault(pipeline, []).extend(added)
+            raise
