@@ -11,7 +11,13 @@ given with it override it:
   ``--export-protocol grpc|http/protobuf|http/json`` (default ``$OTEL_EXPORTER_OTLP_PROTOCOL``,
   else http/protobuf);
 * ``--data-dir DIR``               queue, files and dead letters (default ./sv-otel-data);
-* ``--workers N``                  processes sharing the ports (fixed ports only).
+* ``--workers N``                  processes sharing the ports (fixed ports only);
+* ``--otlp-grpc-address HOST:PORT``, ``--otlp-http-address HOST:PORT``  receive OTLP there
+  too (the ``otlp`` receiver): without an ``otlp`` receiver in the configuration, one is added
+  with the ``logs/otlp`` and ``traces/otlp`` pipelines, which write sessionvision JSON lines to
+  ``<data-dir>/export/sessionvision.jsonl``;
+* ``--export-sessionvision URL``   post what the ``otlp`` receiver takes to this sessionvision
+  ingest host instead (``--export-otlp`` applies to the other pipelines).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import copy
 import logging
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,7 @@ from sv_otel.server.config import default_config, load_config, read_config_file
 from sv_otel.server.process import run_gateway
 from sv_otel.server.registry import REGISTRY
 from sv_otel.server.section import parse_endpoint
+from sv_otel.sessionvision.client import INGEST_PATH
 
 __all__ = ["add_parser", "apply_flags", "run"]
 
@@ -51,6 +59,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--export-otlp", metavar="URL", help="export to this OTLP endpoint")
     parser.add_argument("--export-protocol", choices=_PROTOCOLS, help="OTLP protocol")
     parser.add_argument("--workers", type=int, help="worker processes (default 1)")
+    parser.add_argument("--otlp-grpc-address", metavar="HOST:PORT", help="OTLP/gRPC address")
+    parser.add_argument("--otlp-http-address", metavar="HOST:PORT", help="OTLP/HTTP address")
+    parser.add_argument(
+        "--export-sessionvision", metavar="URL", help="post OTLP-received events to this host"
+    )
     parser.add_argument(
         "--log-level", default="info", choices=("debug", "info", "warning", "error")
     )
@@ -113,10 +126,73 @@ def apply_flags(raw: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]
             exporter_id = "otlphttp/cli"
             exporter["encoding"] = "json" if protocol == "http/json" else "proto"
         _mapping(raw, "exporters")[exporter_id] = exporter
+        otlp_fed = _otlp_pipelines(raw)
         for pipeline in (service.get("pipelines") or {}).values():
-            if isinstance(pipeline, dict):
+            if isinstance(pipeline, dict) and not any(pipeline is p for p in otlp_fed):
                 pipeline["exporters"] = [exporter_id]
+    _apply_otlp_flags(raw, args)
     return raw
+
+
+def _apply_otlp_flags(raw: dict[str, Any], args: argparse.Namespace) -> None:
+    """``--otlp-grpc-address``, ``--otlp-http-address`` and ``--export-sessionvision``."""
+    addresses = {"grpc": args.otlp_grpc_address, "http": args.otlp_http_address}
+    for protocol, address in addresses.items():
+        if address:
+            parse_endpoint(address, f"--otlp-{protocol}-address")
+    url = args.export_sessionvision
+    if url is not None:
+        parts = urllib.parse.urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path.endswith(INGEST_PATH)
+        ):
+            raise ConfigurationError(
+                "--export-sessionvision: expected the ingest host's URL (the SDK's ingestHost, "
+                f"without {INGEST_PATH}), such as https://app.sessionvision.com, got {url!r}"
+            )
+    exporter_id = "sessionvision/cli" if url else "sessionvision_file"
+    receivers = _mapping(raw, "receivers")
+    otlp_ids = [rid for rid in receivers if rid.partition("/")[0] == "otlp"]
+    if any(addresses.values()) and not otlp_ids:
+        receivers["otlp"] = {"protocols": {p: {"endpoint": a} for p, a in addresses.items() if a}}
+        _mapping(raw, "exporters").setdefault(exporter_id, None)
+        pipelines = _mapping(_mapping(raw, "service"), "pipelines")
+        for signal in ("logs", "traces"):
+            pipelines[f"{signal}/otlp"] = {"receivers": ["otlp"], "exporters": [exporter_id]}
+    elif any(addresses.values()):
+        for rid in otlp_ids:
+            protocols = _mapping(_mapping(receivers, rid), "protocols")
+            if not protocols:  # none listed means both: keep both
+                protocols.update({"grpc": {}, "http": {}})
+            for protocol, address in addresses.items():
+                if address:
+                    _mapping(protocols, protocol)["endpoint"] = address
+    if url:
+        fed = _otlp_pipelines(raw)
+        if not fed:
+            raise ConfigurationError(
+                "--export-sessionvision: no pipeline takes data from an otlp receiver; "
+                "add --otlp-grpc-address or --otlp-http-address"
+            )
+        _mapping(raw, "exporters")[exporter_id] = {"endpoint": url}
+        for pipeline in fed:
+            pipeline["exporters"] = [exporter_id]
+
+
+def _otlp_pipelines(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pipelines (as in ``raw``) that list an ``otlp`` receiver."""
+    pipelines = ((raw.get("service") or {}).get("pipelines")) or {}
+    return [
+        pipeline
+        for pipeline in pipelines.values()
+        if isinstance(pipeline, dict)
+        and any(
+            isinstance(rid, str) and rid.partition("/")[0] == "otlp"
+            for rid in pipeline.get("receivers") or ()
+        )
+    ]
 
 
 def _mapping(parent: dict[str, Any], key: str) -> dict[str, Any]:

@@ -5,19 +5,26 @@ order of the rest: convert the records, hand the events to the :class:`~sv_otel.
 may refuse with :class:`~sv_otel.errors.QueueFullError`), count, and encode the response.
 Conversion of big bodies runs in a worker thread so that one 64 MiB request does not stall every
 other connection of the event loop.
+
+A handler has one sink for every signal, or one per signal (``{"logs": ..., "traces": ...}``, as
+``sv-otel serve`` routes each signal to its own pipelines); a signal without a sink is not served.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, TypeAlias
 
 from sv_otel.components import EventSink
 from sv_otel.receiver.convert import Conversion, convert_request, encode_response
 from sv_otel.receiver.metrics import count_conversion
-from sv_otel.receiver.signals import Signal
+from sv_otel.receiver.signals import SIGNALS, Signal
 
-__all__ = ["OFFLOAD_BYTES", "ExportHandler"]
+__all__ = ["OFFLOAD_BYTES", "ExportHandler", "Sinks"]
+
+Sinks: TypeAlias = EventSink | Mapping[str, EventSink]
+"""One sink for every signal, or a sink per signal name (``logs``, ``traces``)."""
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 """Bodies larger than this are converted in a worker thread."""
@@ -27,13 +34,20 @@ class ExportHandler:
     """Turns one OTLP export request into events for a sink, and answers it.
 
     Args:
-        sink: where converted events go.
+        sink: where converted events go: one sink, or one per signal name (see :data:`Sinks`).
         offload_bytes: bodies above this size are converted off the event loop.
     """
 
-    def __init__(self, sink: EventSink, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
-        self._sink = sink
+    def __init__(self, sink: Sinks, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
+        if isinstance(sink, Mapping):
+            self._sinks = dict(sink)
+        else:
+            self._sinks = {s.name: sink for s in SIGNALS if s.translate is not None}
         self._offload_bytes = offload_bytes
+
+    def serves(self, signal: Signal) -> bool:
+        """Whether ``signal`` is served: it has a sink, or it never needs one (metrics)."""
+        return signal.translate is None or signal.name in self._sinks
 
     async def export(self, signal: Signal, data: bytes, *, json: bool) -> tuple[bytes, bool]:
         """Handle one request body.
@@ -55,7 +69,7 @@ class ExportHandler:
         else:
             conversion = convert_request(signal, data, json=json)
         if conversion.events:
-            await self._sink.submit(conversion.events)
+            await self._sinks[signal.name].submit(conversion.events)
         count_conversion(conversion)
         return self._respond(conversion, json=json)
 

@@ -251,7 +251,7 @@ class Gateway:
             if not feeds:
                 continue
             context = self._context(receiver_id)
-            if extra and component.type.serves_http:
+            if extra and component.type.http_served(component.settings):
                 context = dataclasses.replace(context, extra_routes=extra)
                 extra = ()
             receiver = component.type.create(component.settings, context)
