@@ -76,13 +76,15 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
     """
     protocols = section.section("protocols")
     both = not protocols.raw
+    listed = {name: both or protocols.has(name) for name in ("grpc", "http")}
+    sections = {name: protocols.section(name) for name in listed}
     token = section.string("bearer_token", None)
     if token is not None and (not token or not token.isprintable() or " " in token):
         raise section.error("bearer_token", "expected a non-empty printable string without spaces")
     grpc = http = None
     header_timeout = DEFAULT_HEADER_TIMEOUT
-    if both or protocols.has("grpc"):
-        raw = protocols.section("grpc")
+    if listed["grpc"]:
+        raw = sections["grpc"]
         grpc = ReceiverSettings(
             grpc_address=_endpoint(raw, DEFAULT_GRPC_ADDRESS),
             http_address=None,
@@ -91,8 +93,8 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
             tls=_tls(raw),
         )
         raw.finish()
-    if both or protocols.has("http"):
-        raw = protocols.section("http")
+    if listed["http"]:
+        raw = sections["http"]
         cors = raw.section("cors")
         http = ReceiverSettings(
             grpc_address=None,
@@ -138,7 +140,7 @@ def _headers(cors: ConfigSection) -> tuple[str, ...]:
 
 
 def _tls(protocol: ConfigSection) -> TLSSettings | None:
-    if not protocol.has("tls"):
+    if protocol.value("tls") is None:
         return None
     tls = protocol.section("tls")
     files = {key: tls.string(key, None) for key in ("cert_file", "key_file", "client_ca_file")}
