@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="sv-otel: %(levelname)s %(name)s: %(message)s"
     )
+    if args.log_level != "debug":  # httpx logs every request it makes at info
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     raw = read_config_file(args.config) if args.config else default_config()
     config = load_config(apply_flags(raw, args), REGISTRY)
     return run_gateway(config, announce=lambda line: print(line, flush=True))

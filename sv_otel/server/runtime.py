@@ -51,6 +51,7 @@ class _Export:
     pipeline: str
     exporter: EventExporter
     policy: RetryPolicy
+    max_batch_events: int | None = None
 
 
 class Gateway:
@@ -129,7 +130,7 @@ class Gateway:
                         data_dir / "deadletter", export.pipeline, export.exporter.name
                     ),
                     metrics=self.metrics,
-                    max_batch_events=service.max_batch_events,
+                    max_batch_events=export.max_batch_events or service.max_batch_events,
                 )
                 loop.start()
                 self._loops.append(loop)
@@ -225,7 +226,10 @@ class Gateway:
                 policy = getattr(component.settings, "retry", None)
                 if not isinstance(policy, RetryPolicy):
                     policy = RetryPolicy()
-                self._exports.append(_Export(pipeline.id, exporter, policy))
+                # An exporter's settings may ask for batches of their own size.
+                batch = getattr(component.settings, "max_batch_events", None)
+                batch = batch if isinstance(batch, int) else None
+                self._exports.append(_Export(pipeline.id, exporter, policy, batch))
 
     def _create_pipelines(self) -> None:
         for pipeline in self.config.pipelines.values():

@@ -11,12 +11,17 @@
         max_bytes: 1MiB                       # JSON per request, before gzip
         timeout: 10s                          # per attempt
         max_concurrency: 8                    # requests in flight (and connections kept)
+        compression_level: 1                  # gzip, 1 (fastest) to 9 (smallest)
+        batch: {max_events: 8192}             # events read from the queue for one export
         retry_on_failure: {initial_interval: 1s, max_interval: 30s, multiplier: 1.5,
                            randomization_factor: 0.2, max_elapsed_time: 0}
       sessionvision_file:                     # the default without --export-sessionvision
         path: ./out/sessionvision.jsonl       # default <data_dir>/export/sessionvision.jsonl
 
-The client retries each request as the SDK does (5xx, network errors and timeouts after 1 s,
+Each export groups its batch by session, one post per session, so the exporter reads larger
+batches from the queue than ``service.batch.max_events`` (its own ``batch.max_events``): with
+many sessions per batch, posts rather than events are what costs. The client retries each
+request as the SDK does (5xx, network errors and timeouts after 1 s,
 2 s, 4 s); what still fails goes back to the queue, which retries the batch by
 ``retry_on_failure`` (for ever by default, so an outage loses nothing). A refusal (other 4xx)
 dead-letters the batch. With several workers each writes its own file (``.<worker>`` before the
@@ -27,11 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit
 
 from sv_otel.exporter.retry import RetryPolicy
 from sv_otel.server.registry import ComponentContext
 from sv_otel.server.section import ConfigSection
+from sv_otel.sessionvision.batching import GZIP_LEVEL
 from sv_otel.sessionvision.client import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -43,6 +50,7 @@ from sv_otel.sessionvision.exporter import SessionvisionExporter, SessionvisionE
 from sv_otel.sessionvision.file_exporter import SessionvisionFileExporter
 
 __all__ = [
+    "DEFAULT_BATCH_EVENTS",
     "SessionvisionFileSettings",
     "SessionvisionSettings",
     "create_sessionvision_exporter",
@@ -53,6 +61,10 @@ __all__ = [
 ]
 
 
+DEFAULT_BATCH_EVENTS: Final = 8192
+"""Events one ``sessionvision`` export carries at most: each session's share becomes one post."""
+
+
 @dataclass(frozen=True)
 class SessionvisionSettings:
     """The ``sessionvision`` exporter: the client's settings, headers and the queue's retries."""
@@ -60,6 +72,8 @@ class SessionvisionSettings:
     config: SessionvisionExporterConfig
     headers: dict[str, str] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_batch_events: int = DEFAULT_BATCH_EVENTS
+    """The most events one export carries (the gateway reads its batches this large)."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +117,25 @@ def parse_sessionvision_settings(section: ConfigSection) -> SessionvisionSetting
         max_bytes=section.size("max_bytes", DEFAULT_MAX_BYTES),
         timeout=timeout,
         max_concurrency=section.integer("max_concurrency", DEFAULT_MAX_CONCURRENCY, minimum=1),
+        compression_level=_level(section),
     )
+    batch = section.section("batch")
     settings = SessionvisionSettings(
         config=config,
         headers=section.string_map("headers"),
         retry=parse_retry_policy(section.section("retry_on_failure")),
+        max_batch_events=batch.integer("max_events", DEFAULT_BATCH_EVENTS, minimum=1),
     )
+    batch.finish()
     section.finish()
     return settings
+
+
+def _level(section: ConfigSection) -> int:
+    level = section.integer("compression_level", GZIP_LEVEL, minimum=1)
+    if level > 9:
+        raise section.error("compression_level", f"expected 1 to 9, got {level}")
+    return level
 
 
 def parse_sessionvision_file_settings(section: ConfigSection) -> SessionvisionFileSettings:
@@ -132,6 +157,7 @@ def create_sessionvision_exporter(
         max_bytes=config.max_bytes,
         timeout=config.timeout,
         max_concurrency=config.max_concurrency,
+        gzip_level=config.compression_level,
         headers=settings.headers,
     )
     return SessionvisionExporter(config, name=context.name, client=client)

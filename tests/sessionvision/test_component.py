@@ -10,8 +10,11 @@ import pytest
 from sv_otel.errors import ConfigurationError
 from sv_otel.event import Event
 from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.queue import DurableQueue
+from sv_otel.server.config import load_config
 from sv_otel.server.metrics import GatewayMetrics
-from sv_otel.server.registry import ComponentContext
+from sv_otel.server.registry import REGISTRY, ComponentContext
+from sv_otel.server.runtime import Gateway
 from sv_otel.server.section import ConfigSection
 from sv_otel.sessionvision import SessionvisionExporterConfig
 from sv_otel.sessionvision.component import (
@@ -55,7 +58,9 @@ def test_every_setting() -> None:
             "max_bytes": "64KiB",
             "timeout": "1500ms",
             "max_concurrency": 2,
+            "compression_level": 9,
             "retry_on_failure": {"initial_interval": "2s", "max_elapsed_time": "1m"},
+            "batch": {"max_events": 100},
         }
     )
     assert settings == SessionvisionSettings(
@@ -66,9 +71,11 @@ def test_every_setting() -> None:
             max_bytes=65536,
             timeout=1.5,
             max_concurrency=2,
+            compression_level=9,
         ),
         headers={"X-Sessionvision-Token": "sv_pub_1"},
         retry=RetryPolicy(initial_interval=2.0, max_elapsed_time=60.0),
+        max_batch_events=100,
     )
 
 
@@ -98,9 +105,14 @@ def test_every_setting() -> None:
             "least 1.0, got 0.5",
         ),
         (
+            {"endpoint": "http://h", "compression_level": 10},
+            "exporters.sessionvision.compression_level: expected 1 to 9, got 10",
+        ),
+        (
             {"endpoint": "http://h", "tokens": ["a"]},
-            "exporters.sessionvision.tokens: unknown key (expected one of: endpoint, headers, "
-            "max_bytes, max_concurrency, max_events, retry_on_failure, timeout, token)",
+            "exporters.sessionvision.tokens: unknown key (expected one of: batch, "
+            "compression_level, endpoint, headers, max_bytes, max_concurrency, max_events, "
+            "retry_on_failure, timeout, token)",
         ),
     ],
 )
@@ -135,3 +147,35 @@ def test_the_file_goes_to_the_data_directory_one_per_worker(tmp_path: Path) -> N
     mine = SessionvisionFileSettings(path=str(tmp_path / "out" / "events.jsonl"))
     second = create_sessionvision_file_exporter(mine, context(tmp_path, worker=1, workers=2))
     assert second.path == tmp_path / "out" / "events.1.jsonl"
+
+
+def test_the_gateway_reads_batches_of_the_exporters_own_size(
+    tmp_path: Path, loop: LoopThread
+) -> None:
+    events = [Event(event=f"e{n}", timestamp=n, session_id="s") for n in range(5)]
+
+    async def backlog() -> None:  # five records queued by an earlier run
+        queue = await DurableQueue.open(
+            tmp_path / "queue" / "shard-0.db",
+            max_bytes=1 << 20,
+            consumers=[("logs", "sessionvision")],
+        )
+        for event in events:
+            await queue.put({"logs": [event]})
+        await queue.close()
+
+    loop.run(backlog())
+    with running_ingest_server(loop) as ingest:
+        raw = {
+            "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}}}},
+            "exporters": {"sessionvision": {"endpoint": ingest.url, "batch": {"max_events": 2}}},
+            "service": {
+                "data_dir": str(tmp_path),
+                "pipelines": {"logs": {"receivers": ["otlp"], "exporters": ["sessionvision"]}},
+            },
+        }
+        gateway = Gateway(load_config(raw, REGISTRY))
+        loop.run(gateway.start())
+        loop.run(gateway.stop())  # drains the queue
+    assert [len(request.events) for request in ingest.received] == [2, 2, 1]
+    assert ingest.events == events
