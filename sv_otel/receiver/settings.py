@@ -136,7 +136,7 @@ class ReceiverSettings:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> ReceiverSettings:
-        """Read a configuration block, e.g. the ``otlp`` receiver's in ``sv-otel serve``'s file::
+        """Read a flat configuration mapping, for programs that embed the receiver::
 
             grpc_address: 0.0.0.0:4317   # null disables gRPC
             http_address: 0.0.0.0:4318   # null disables HTTP
