@@ -25,6 +25,7 @@ from prometheus_client import Counter
 from sv_otel.components import EventSink
 from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.event import Event
+from sv_otel.queue import DurableQueue
 from sv_otel.receiver.config import OTLPReceiverConfig
 from sv_otel.receiver.grpc_server import create_grpc_server
 from sv_otel.receiver.http_app import create_http_app
@@ -41,18 +42,50 @@ _SIGNALS = ("logs", "traces")
 
 
 class _CountingSink:
-    """Counts what the gateway's sink accepts, and the requests it refuses for lack of room."""
+    """Counts what the gateway's sink accepts, and the requests it refuses for lack of room.
 
-    def __init__(self, sink: EventSink, accepted: Counter, refused: Counter) -> None:
+    It also remembers the last refusal: until an export frees room in the queue, a request at
+    least as large as the refused one is refused before it is decoded (:meth:`check_room`), so a
+    client that retries too soon costs no conversion.
+    """
+
+    def __init__(
+        self, sink: EventSink, accepted: Counter, refused: Counter, queue: DurableQueue | None
+    ) -> None:
         self._sink = sink
         self._accepted = accepted
         self._refused = refused
+        self._queue = queue
+        self._refusal: tuple[int, int] | None = None  # (queued bytes, body size) then
+        # The size of the request being handled: check_room, the conversion and submit run
+        # without a pause in between (bodies converted in a thread are the exception, where
+        # another request's size may be taken; it only shifts which requests are refused early).
+        self._size = 0
+
+    def check_room(self, size: int) -> None:
+        self._size = size
+        queue, refusal = self._queue, self._refusal
+        if queue is None or refusal is None:
+            return
+        queued, refused_size = refusal
+        if queue.queued_bytes < queued:  # an export freed room since
+            self._refusal = None
+            return
+        if size >= refused_size:
+            self._refused.inc()
+            raise QueueFullError(
+                f"queue: full ({queue.queued_bytes} of {queue.max_bytes} bytes waiting for "
+                "export); retry later",
+                retry_after=queue.retry_after,
+            )
 
     async def submit(self, events: Sequence[Event]) -> None:
         try:
             await self._sink.submit(events)
         except QueueFullError:
             self._refused.inc()
+            if self._queue is not None:
+                self._refusal = (self._queue.queued_bytes, self._size)
             raise
         self._accepted.inc(len(events))
 
@@ -131,7 +164,8 @@ class OTLPReceiverComponent:
         for signal in _SIGNALS:
             target = sink.for_signal(signal) if isinstance(sink, ReceiverSink) else sink
             if target is not None:
-                sinks[signal] = _CountingSink(target, accepted, refused)
+                queue = target.queue if isinstance(target, ReceiverSink) else None
+                sinks[signal] = _CountingSink(target, accepted, refused, queue)
         return sinks
 
 

@@ -8,26 +8,38 @@ other connection of the event loop.
 
 A handler has one sink for every signal, or one per signal (``{"logs": ..., "traces": ...}``, as
 ``sv-otel serve`` routes each signal to its own pipelines); a signal without a sink is not served.
+A sink that also implements :class:`RoomCheck` is asked before the conversion, so a request
+that would certainly be refused for lack of room costs no decoding.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 from sv_otel.components import EventSink
 from sv_otel.receiver.convert import Conversion, convert_request, encode_response
 from sv_otel.receiver.metrics import count_conversion
 from sv_otel.receiver.signals import SIGNALS, Signal
 
-__all__ = ["OFFLOAD_BYTES", "ExportHandler", "Sinks"]
+__all__ = ["OFFLOAD_BYTES", "ExportHandler", "RoomCheck", "Sinks"]
 
 Sinks: TypeAlias = EventSink | Mapping[str, EventSink]
 """One sink for every signal, or a sink per signal name (``logs``, ``traces``)."""
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 """Bodies larger than this are converted in a worker thread."""
+
+
+@runtime_checkable
+class RoomCheck(Protocol):
+    """A sink that can tell, before a request is converted, that it would refuse it."""
+
+    def check_room(self, size: int) -> None:
+        """Raise :class:`~sv_otel.errors.QueueFullError` if a request body of ``size`` bytes
+        would certainly be refused now; return otherwise (the submit may still refuse)."""
+        ...
 
 
 class ExportHandler:
@@ -43,6 +55,11 @@ class ExportHandler:
             self._sinks = dict(sink)
         else:
             self._sinks = {s.name: sink for s in SIGNALS if s.translate is not None}
+        self._room_checks = {
+            name: sink.check_room
+            for name, sink in self._sinks.items()
+            if isinstance(sink, RoomCheck)
+        }
         self._offload_bytes = offload_bytes
 
     def serves(self, signal: Signal) -> bool:
@@ -64,6 +81,9 @@ class ExportHandler:
             InvalidOTLPError: the body does not decode.
             QueueFullError: the sink has no room; nothing of the request was kept.
         """
+        check_room = self._room_checks.get(signal.name)
+        if check_room is not None:
+            check_room(len(data))
         if len(data) > self._offload_bytes:
             conversion = await asyncio.to_thread(convert_request, signal, data, json=json)
         else:

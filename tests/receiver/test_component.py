@@ -282,6 +282,11 @@ def test_a_full_queue_answers_503_and_unavailable_with_retry_hints(
         assert httpx.post(url + "/v1/logs", content=body, headers=PROTOBUF).status_code == 200
         refused = httpx.post(url + "/v1/logs", content=body, headers=PROTOBUF)
         unavailable = _grpc_error(grpc_port, LOGS, body)
+        # Until an export frees room, a request as large as a refused one is refused before it
+        # is decoded (garbage gets 503, not 400); a smaller one is still decoded.
+        garbage = b"\xff" * len(body)
+        early = httpx.post(url + "/v1/logs", content=garbage, headers=PROTOBUF)
+        decoded = httpx.post(url + "/v1/logs", content=garbage[:10], headers=PROTOBUF)
         spans = traces_request(span(session_id=_session("full"))).SerializeToString()
         no_pipeline = httpx.post(url + "/v1/traces", content=spans, headers=PROTOBUF)
         unimplemented = _grpc_error(grpc_port, TRACES, spans)
@@ -298,6 +303,8 @@ def test_a_full_queue_answers_503_and_unavailable_with_retry_hints(
     assert RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"]).retry_delay.seconds == 3
     details = Status.FromString(trailers["grpc-status-details-bin"])
     assert _retry_info(details).retry_delay.seconds == 3
+    assert (early.status_code, early.headers["retry-after"]) == (503, "3")
+    assert decoded.status_code == 400
     message = "traces: not accepted by this receiver (it feeds no traces pipeline)"
     assert no_pipeline.status_code == 404
     assert Status.FromString(no_pipeline.content).message == message
@@ -309,12 +316,13 @@ def test_a_full_queue_answers_503_and_unavailable_with_retry_hints(
     # queue is not full by /readyz's measure: the refused batch would have overflowed it.
     assert (ready.status_code, ready.json()["status"]) == (200, "ready")
     throttled = "sv_otel_receiver_requests_total"
-    for transport in ("grpc", "http"):
+    for transport, count in (("grpc", 1), ("http", 2)):
         assert (
-            sample(samples, throttled, transport=transport, signal="logs", outcome="throttled") == 1
+            sample(samples, throttled, transport=transport, signal="logs", outcome="throttled")
+            == count
         )
     rejected = "sv_otel_receiver_rejected_events_total"
-    assert sample(samples, rejected, receiver="otlp", reason="queue_full") == 2
+    assert sample(samples, rejected, receiver="otlp", reason="queue_full") == 3
     assert sample(samples, "sv_otel_receiver_accepted_events_total", receiver="otlp") == 6
 
 
