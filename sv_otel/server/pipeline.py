@@ -93,3 +93,12 @@ class ReceiverSink:
                     if added:
                         self.pending.setdefault(pipeline, []).extend(added)
             raise
+
+    def for_signal(self, signal: str) -> ReceiverSink | None:
+        """The sink of only this receiver's ``signal`` pipelines (None when it feeds none).
+
+        For receivers whose input has a signal of its own (OTLP logs or traces), which goes to
+        the pipelines of that signal only, as in the OpenTelemetry Collector.
+        """
+        pipelines = [p for p in self.pipelines if p.config.signal == signal]
+        return ReceiverSink(pipelines, self.queue, self.pending) if pipelines else None

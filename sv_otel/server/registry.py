@@ -134,10 +134,18 @@ class ComponentType:
     type: str
     parse: Callable[[ConfigSection], Any]
     create: Callable[[Any, ComponentContext], Any]
-    serves_http: bool = False
-    """Whether it runs an HTTP server that can carry ``extra_routes``."""
+    serves_http: bool | Callable[[Any], bool] = False
+    """Whether it runs an HTTP server that can carry ``extra_routes`` (or a function of its
+    settings saying so, for types whose HTTP server can be turned off)."""
+
     exclusive: bool = False
     """Whether at most one component of this type may be used, in one pipeline."""
+
+    def http_served(self, settings: Any) -> bool:
+        """Whether a component of this type with ``settings`` runs an HTTP server."""
+        if callable(self.serves_http):
+            return self.serves_http(settings)
+        return self.serves_http
 
 
 @dataclass
@@ -156,7 +164,7 @@ class Registry:
         parse: Callable[[ConfigSection], Any],
         create: Callable[[Any, ComponentContext], Any],
         *,
-        serves_http: bool = False,
+        serves_http: bool | Callable[[Any], bool] = False,
         exclusive: bool = False,
     ) -> None:
         """Register (or replace) the component type ``type_name`` of ``kind``."""

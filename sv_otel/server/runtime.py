@@ -53,6 +53,7 @@ class _Export:
     pipeline: str
     exporter: EventExporter
     policy: RetryPolicy
+    max_batch_events: int | None = None
 
 
 class Gateway:
@@ -131,7 +132,7 @@ class Gateway:
                         data_dir / "deadletter", export.pipeline, export.exporter.name
                     ),
                     metrics=self.metrics,
-                    max_batch_events=service.max_batch_events,
+                    max_batch_events=export.max_batch_events or service.max_batch_events,
                 )
                 loop.start()
                 self._loops.append(loop)
@@ -229,7 +230,10 @@ class Gateway:
                 policy = getattr(component.settings, "retry", None)
                 if not isinstance(policy, RetryPolicy):
                     policy = RetryPolicy()
-                self._exports.append(_Export(pipeline.id, exporter, policy))
+                # An exporter's settings may ask for batches of their own size.
+                batch = getattr(component.settings, "max_batch_events", None)
+                batch = batch if isinstance(batch, int) else None
+                self._exports.append(_Export(pipeline.id, exporter, policy, batch))
 
     def _create_pipelines(self) -> None:
         for pipeline in self.config.pipelines.values():
@@ -256,7 +260,7 @@ class Gateway:
                 continue
             sink = ReceiverSink(feeds, self.queue, self._pending_polled)
             context = self._context(receiver_id)
-            if component.type.serves_http:
+            if component.type.http_served(component.settings):
                 served = (*extra, *_processor_routes(component, feeds, sink))
                 if served:
                     context = dataclasses.replace(context, extra_routes=served)

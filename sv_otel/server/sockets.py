@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from typing import cast
 
 import uvicorn
@@ -110,6 +111,8 @@ class HttpServer:
     """uvicorn serving ``app`` on one socket, started and stopped by the caller.
 
     ``header_timeout`` bounds how long a connection may take to deliver a request's headers.
+    With ``certfile`` and ``keyfile`` it serves HTTPS; with ``client_ca_file`` too, clients must
+    present a certificate signed by that CA (mutual TLS).
     """
 
     def __init__(
@@ -119,6 +122,9 @@ class HttpServer:
         *,
         graceful_timeout: int = 10,
         header_timeout: float = 10.0,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        client_ca_file: str | None = None,
     ):
         self.socket = sock
         config = uvicorn.Config(
@@ -131,6 +137,10 @@ class HttpServer:
             http=_guarded_protocol(header_timeout),
             proxy_headers=False,
             server_header=False,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            ssl_ca_certs=client_ca_file,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca_file else ssl.CERT_NONE,
         )
         config.load()
         self._server = uvicorn.Server(config)
