@@ -64,12 +64,16 @@ def _raw(data: bytes) -> bytes:
     return data
 
 
-def capture(binary: Path, workdir: Path, events: list[Event]) -> dict[str, bytes]:
-    """Send ``events`` (as logs and as spans) through a Collector; what it forwards, by signal.
+def capture(
+    binary: Path, workdir: Path, cases: dict[str, list[Event]]
+) -> dict[str, dict[str, bytes]]:
+    """Send each case's events (as logs and as spans) through one Collector, a case at a time;
+    what it forwards, by case and signal.
 
     Raises:
         AssertionError: the Collector forwarded nothing, or more than one request a signal.
     """
+    forwarded: dict[str, dict[str, bytes]] = {}
     with OTLPHTTPSink() as backend:
         env = {
             **loopback_env(workdir),
@@ -80,15 +84,19 @@ def capture(binary: Path, workdir: Path, events: list[Event]) -> dict[str, bytes
             run_collector(binary, "gateway.yaml", env, log_path=workdir / "collector.log") as gw,
             grpc.insecure_channel(gw.grpc_endpoint) as channel,
         ):
-            for signal, body in sv_otel_requests(events).items():
-                channel.unary_unary(_SERVICES[signal], _raw, _raw)(body, timeout=_TIMEOUT)
-            deadline = time.monotonic() + _TIMEOUT
-            while not all(backend.bodies[path] for path in _PATHS.values()):
-                assert time.monotonic() < deadline, "the Collector forwarded nothing"
-                time.sleep(0.05)
-    forwarded = {signal: backend.bodies[path] for signal, path in _PATHS.items()}
-    assert all(len(bodies) == 1 for bodies in forwarded.values()), forwarded
-    return {signal: bodies[0] for signal, bodies in forwarded.items()}
+            for n, (case, events) in enumerate(cases.items()):
+                for signal, body in sv_otel_requests(events).items():
+                    channel.unary_unary(_SERVICES[signal], _raw, _raw)(body, timeout=_TIMEOUT)
+                # Wait for this case's requests, so that no batch holds two cases.
+                deadline = time.monotonic() + _TIMEOUT
+                while not all(len(backend.bodies[path]) > n for path in _PATHS.values()):
+                    assert time.monotonic() < deadline, f"the Collector forwarded nothing of {case}"
+                    time.sleep(0.02)
+                forwarded[case] = {
+                    signal: backend.bodies[path][n] for signal, path in _PATHS.items()
+                }
+    assert all(len(bodies) == len(cases) for bodies in backend.bodies.values()), backend.bodies
+    return forwarded
 
 
 def golden_path(case: str, signal: str) -> Path:
@@ -102,8 +110,9 @@ def main() -> int:
     binary = Path(built.stdout.strip().splitlines()[-1])
     GOLDEN.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
-        for case in cases():
-            for signal, body in capture(binary, Path(workdir) / case, case_events(case)).items():
+        everything = {case: case_events(case) for case in cases()}
+        for case, bodies in capture(binary, Path(workdir), everything).items():
+            for signal, body in bodies.items():
                 golden_path(case, signal).write_bytes(body)
                 print(f"wrote {golden_path(case, signal).relative_to(REPO)} ({len(body)} bytes)")
     return 0
