@@ -49,15 +49,14 @@ class SvOtel:
         self.logs: list[str] = []
         """The output of earlier (stopped or killed) processes of this instance."""
 
-    @property
-    def running(self) -> ServeProcess:
+    def _current(self) -> ServeProcess:
         assert self.process is not None, "the instance is not running"
         return self.process
 
     @property
     def ports(self) -> dict[str, int]:
         """``"<receiver id> <http|grpc>"`` -> the port it listens on, as the process printed."""
-        return self.running.ports
+        return self._current().ports
 
     @property
     def log(self) -> str:
@@ -83,7 +82,7 @@ class SvOtel:
         return self._end(signal.SIGKILL)
 
     def _end(self, sig: int) -> int:
-        process = self.running
+        process = self._current()
         status = self.loop.run(process.stop(sig), _START_TIMEOUT)
         self.logs.append(process.log)
         self.process = None
