@@ -5,12 +5,19 @@ events are grouped by session (sessions in order of first appearance, events in 
 order within a session), and each group is cut into requests of at most ``max_events`` events and
 ``max_bytes`` bytes of JSON (before compression). One event larger than ``max_bytes`` on its own
 still gets a request, alone, and the ingest host decides.
+
+With ``max_sessions`` above 1 (not the SDK's way, an option for hosts that take mixed batches),
+consecutive sessions' groups are packed into one request while the limits allow, each session's
+events still contiguous and in order.
+
+A session whose events fit one request is encoded in one call (its list straight to a JSON
+array); only a group too large for one request is encoded event by event to be cut.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -34,18 +41,25 @@ class IngestRequest:
     """One ``POST /api/v1/ingest/events`` body.
 
     Attributes:
-        session_id: the session all its events belong to.
+        session_id: the session all its events belong to (the first one, when several
+            sessions are packed into one request).
         events: how many events it carries.
         json_bytes: the size of the JSON before compression.
         body: the gzip-compressed JSON body.
-        digest: a hash of the JSON, the same for the same events (to recognise a resend).
+        sessions: how many sessions' events it carries (1 unless packed).
     """
 
     session_id: str
     events: int
     json_bytes: int
     body: bytes
-    digest: bytes
+    sessions: int = 1
+
+    @property
+    def digest(self) -> bytes:
+        """A hash of the JSON, the same for the same events at any gzip level (to recognise a
+        resend); computed when asked, which only a partly failed export does."""
+        return hashlib.blake2b(zlib.decompress(self.body, 31), digest_size=16).digest()
 
 
 def build_requests(
@@ -55,6 +69,7 @@ def build_requests(
     max_bytes: int,
     token: str | None = None,
     gzip_level: int = GZIP_LEVEL,
+    max_sessions: int = 1,
 ) -> list[IngestRequest]:
     """Group ``events`` by session and cut them into request bodies.
 
@@ -65,34 +80,79 @@ def build_requests(
         token: a project token; when set, bodies are ``{"events": [...], "token": ...}``
             envelopes instead of bare arrays.
         gzip_level: the compression level (1 fastest, 9 smallest).
+        max_sessions: most sessions in one request (1, the SDK's way, by default).
 
     Returns:
         The requests: each session's in order, sessions in order of first appearance.
     """
-    sessions: dict[str, list[bytes]] = {}
+    sessions: dict[str, list[Event]] = {}
     for event in events:
-        encoded = _encode(event)
         group = sessions.get(event.session_id)
         if group is None:
-            sessions[event.session_id] = [encoded]
+            sessions[event.session_id] = [event]
         else:
-            group.append(encoded)
+            group.append(event)
     head, tail = _frame(token)
     overhead = len(head) + len(tail)
-    requests: list[IngestRequest] = []
-    for session_id, encoded_events in sessions.items():
+    parts = _parts(sessions, max_events, max_bytes - overhead)
+    if max_sessions > 1:
+        parts = _pack(parts, max_sessions, max_events, max_bytes - overhead)
+    return [_request(part, head, tail, gzip_level) for part in parts]
+
+
+@dataclass(slots=True)
+class _Part:
+    """The JSON of consecutive events (``pieces`` joined by commas, no brackets), of one or
+    more sessions."""
+
+    session_id: str
+    events: int
+    pieces: list[bytes]
+    size: int
+    sessions: int = 1
+
+
+def _parts(sessions: dict[str, list[Event]], max_events: int, room: int) -> list[_Part]:
+    """Each session's events cut into parts of at most ``max_events`` and ``room`` bytes."""
+    parts: list[_Part] = []
+    for session_id, group in sessions.items():
+        if len(group) <= max_events:
+            whole = _encode(group)[1:-1]  # the array's inside: events joined by commas
+            if len(whole) <= room:
+                parts.append(_Part(session_id, len(group), [whole], len(whole)))
+                continue
         chunk: list[bytes] = []
-        size = overhead
-        for encoded in encoded_events:
+        size = 0
+        for encoded in map(_encode, group):
             grown = size + len(encoded) + (1 if chunk else 0)
-            if chunk and (len(chunk) >= max_events or grown > max_bytes):
-                requests.append(_request(session_id, chunk, head, tail, gzip_level))
-                chunk, grown = [], overhead + len(encoded)
+            if chunk and (len(chunk) >= max_events or grown > room):
+                parts.append(_Part(session_id, len(chunk), chunk, size))
+                chunk, grown = [], len(encoded)
             chunk.append(encoded)
             size = grown
         if chunk:
-            requests.append(_request(session_id, chunk, head, tail, gzip_level))
-    return requests
+            parts.append(_Part(session_id, len(chunk), chunk, size))
+    return parts
+
+
+def _pack(parts: list[_Part], max_sessions: int, max_events: int, room: int) -> list[_Part]:
+    """Join consecutive parts of different sessions while every limit holds."""
+    packed: list[_Part] = []
+    for part in parts:
+        last = packed[-1] if packed else None
+        if (
+            last is not None
+            and last.sessions < max_sessions
+            and last.events + part.events <= max_events
+            and last.size + 1 + part.size <= room
+        ):
+            last.pieces += part.pieces
+            last.size += 1 + part.size
+            last.events += part.events
+            last.sessions += 1
+        else:
+            packed.append(_Part(part.session_id, part.events, list(part.pieces), part.size))
+    return packed
 
 
 def _frame(token: str | None) -> tuple[bytes, bytes]:
@@ -101,14 +161,14 @@ def _frame(token: str | None) -> tuple[bytes, bytes]:
     return b'{"events":[', b'],"token":' + _encode(token) + b"}"
 
 
-def _request(
-    session_id: str, chunk: list[bytes], head: bytes, tail: bytes, level: int
-) -> IngestRequest:
-    data = head + b",".join(chunk) + tail
+def _request(part: _Part, head: bytes, tail: bytes, level: int) -> IngestRequest:
+    pieces = part.pieces
+    inside = pieces[0] if len(pieces) == 1 else b",".join(pieces)
+    data = b"".join((head, inside, tail))
     return IngestRequest(
-        session_id=session_id,
-        events=len(chunk),
+        session_id=part.session_id,
+        events=part.events,
         json_bytes=len(data),
-        body=gzip.compress(data, compresslevel=level, mtime=0),
-        digest=hashlib.blake2b(data, digest_size=16).digest(),
+        body=zlib.compress(data, level, 31),  # gzip, header time 0: the same bytes every time
+        sessions=part.sessions,
     )

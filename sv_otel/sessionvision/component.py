@@ -12,6 +12,7 @@
         timeout: 10s                          # per attempt
         max_concurrency: 8                    # requests in flight (and connections kept)
         compression_level: 1                  # gzip, 1 (fastest) to 9 (smallest)
+        max_sessions: 1                       # sessions per request (1: one each, as the SDK)
         batch: {max_events: 8192}             # events read from the queue for one export
         retry_on_failure: {initial_interval: 1s, max_interval: 30s, multiplier: 1.5,
                            randomization_factor: 0.2, max_elapsed_time: 0}
@@ -118,6 +119,7 @@ def parse_sessionvision_settings(section: ConfigSection) -> SessionvisionSetting
         timeout=timeout,
         max_concurrency=section.integer("max_concurrency", DEFAULT_MAX_CONCURRENCY, minimum=1),
         compression_level=_level(section),
+        max_sessions=section.integer("max_sessions", 1, minimum=1),
     )
     batch = section.section("batch")
     settings = SessionvisionSettings(
@@ -158,6 +160,7 @@ def create_sessionvision_exporter(
         timeout=config.timeout,
         max_concurrency=config.max_concurrency,
         gzip_level=config.compression_level,
+        max_sessions=config.max_sessions,
         headers=settings.headers,
     )
     return SessionvisionExporter(config, name=context.name, client=client)

@@ -11,12 +11,18 @@ Configuration (the ``sessionvision`` exporter type)::
         timeout: 10                                # seconds per attempt
         max_concurrency: 8
         compression_level: 1                       # gzip, 1 (fastest) to 9 (smallest)
+        max_sessions: 1                            # sessions per request (1: the SDK's way)
 
 One ``export`` posts every session's requests in parallel, each retried as the SDK does. When a
 batch partly fails, the requests that were delivered are remembered (by a hash of their JSON), so
 the queue's retry of the same batch sends only the rest: a 500 then 200 loses nothing and
 duplicates nothing. Once a batch is done (delivered, or refused for good) the memory is cleared,
-so the same events in a later batch are posted again, as at-least-once delivery wants.
+so the same events in a later batch are posted again, as at-least-once delivery wants. The
+requests of a batch are built once: the retry of the same batch (the same sequence object, as
+the delivery loop passes it) reuses them, and hashes are only computed after a partial failure.
+
+``max_sessions`` above 1 packs several sessions' events (each session's contiguous) into one
+request, for ingest hosts that take mixed batches; fewer, larger posts cost less.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import ClassVar, Final, TypeVar
 
 from sv_otel.errors import ConfigurationError, PermanentExportError
 from sv_otel.event import Event
-from sv_otel.sessionvision.batching import GZIP_LEVEL
+from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest
 from sv_otel.sessionvision.client import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -56,6 +62,7 @@ class SessionvisionExporterConfig:
     timeout: float = DEFAULT_TIMEOUT
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     compression_level: int = GZIP_LEVEL
+    max_sessions: int = 1
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> SessionvisionExporterConfig:
@@ -83,6 +90,7 @@ class SessionvisionExporterConfig:
             timeout=float(_typed(mapping, "timeout", (int, float), DEFAULT_TIMEOUT)),
             max_concurrency=_typed(mapping, "max_concurrency", int, DEFAULT_MAX_CONCURRENCY),
             compression_level=_typed(mapping, "compression_level", int, GZIP_LEVEL),
+            max_sessions=_typed(mapping, "max_sessions", int, 1),
         )
 
 
@@ -133,8 +141,11 @@ class SessionvisionExporter:
             timeout=config.timeout,
             max_concurrency=config.max_concurrency,
             gzip_level=config.compression_level,
+            max_sessions=config.max_sessions,
         )
         self._delivered: OrderedDict[bytes, None] = OrderedDict()
+        self._batch: Sequence[Event] | None = None  # the last batch not done, and its requests
+        self._requests: list[IngestRequest] = []
 
     async def export(self, events: Sequence[Event]) -> None:
         """Post ``events``; requests delivered by an earlier try of the same batch are skipped.
@@ -143,12 +154,17 @@ class SessionvisionExporter:
             RetryableExportError: some request failed after its retries (retry the batch).
             PermanentExportError: the host refused some request for good (dead-letter it).
         """
-        requests = [r for r in self._client.requests(events) if r.digest not in self._delivered]
+        if events is not self._batch:
+            self._batch, self._requests = events, self._client.requests(events)
+        requests = self._requests
+        if self._delivered:
+            requests = [r for r in requests if r.digest not in self._delivered]
         results = await asyncio.gather(
             *(self._client.post(r) for r in requests), return_exceptions=True
         )
         if all(result is None or isinstance(result, PermanentExportError) for result in results):
             self._delivered.clear()  # the batch is done: it will not be retried
+            self._batch, self._requests = None, []
         else:
             for request, result in zip(requests, results, strict=True):
                 if result is None:

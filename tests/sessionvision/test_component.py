@@ -112,7 +112,7 @@ def test_every_setting() -> None:
             {"endpoint": "http://h", "tokens": ["a"]},
             "exporters.sessionvision.tokens: unknown key (expected one of: batch, "
             "compression_level, endpoint, headers, max_bytes, max_concurrency, max_events, "
-            "retry_on_failure, timeout, token)",
+            "max_sessions, retry_on_failure, timeout, token)",
         ),
     ],
 )

@@ -48,7 +48,7 @@ def test_config_from_mapping_with_defaults() -> None:
         (
             {"endpoint": "https://x", "retries": 3},
             "sessionvision exporter: unknown setting 'retries'; known: endpoint, token, "
-            "max_events, max_bytes, timeout, max_concurrency, compression_level",
+            "max_events, max_bytes, timeout, max_concurrency, compression_level, max_sessions",
         ),
         ({"endpoint": 5}, "sessionvision exporter: endpoint: expected str, got 5"),
         (
