@@ -15,7 +15,9 @@ the browser SDK does, so fewer sessions per batch means fewer, larger posts.
 The load outpaces delivery, so the queue is bounded (``--queue-size``) and the figures are taken
 once it is full: then the receiver throttles the load (503 / ``UNAVAILABLE``) and what is
 delivered is what the gateway sustains. ``--batch`` sets the exporter's ``batch.max_events``,
-the most events one export carries (default 8192, as shipped).
+the most events one export carries (default 8192, as shipped). ``--max-sessions`` sets the
+exporter's ``max_sessions`` (default 1, as shipped: one session per post, as the SDK sends
+them); above 1, several sessions' events share a post, and the figures are not the headline.
 
 For gRPC and HTTP/protobuf, with 1 and 2 workers, it reports the records/s the sink received in a
 steady-state window, the records/s the receiver acknowledged, and the CPU (in cores) that the
@@ -56,7 +58,10 @@ receivers:
       grpc: {endpoint: "127.0.0.1:%(grpc)d"}
       http: {endpoint: "127.0.0.1:%(http)d"}
 exporters:
-  sessionvision: {endpoint: "http://127.0.0.1:%(sink)d", batch: {max_events: %(batch)d}}
+  sessionvision:
+    endpoint: "http://127.0.0.1:%(sink)d"
+    batch: {max_events: %(batch)d}
+    max_sessions: %(max_sessions)d
 service:
   pipelines:
     logs: {receivers: [otlp], exporters: [sessionvision]}
@@ -247,6 +252,7 @@ def run(
     synchronous: str,
     queue: str,
     batch: int,
+    max_sessions: int = 1,
     profile: str | None = None,
 ) -> dict[str, Any]:
     """One measurement: sink, gateway and load started, the steady window measured.
@@ -278,7 +284,14 @@ def run(
     with tempfile.TemporaryDirectory() as data_dir:
         config = Path(data_dir) / "sv-otel.yaml"
         config.write_text(
-            _CONFIG % {**ports, "synchronous": synchronous, "queue": queue, "batch": batch}
+            _CONFIG
+            % {
+                **ports,
+                "synchronous": synchronous,
+                "queue": queue,
+                "batch": batch,
+                "max_sessions": max_sessions,
+            }
         )
         profiler = ["-m", "cProfile", "-o", profile] if profile and workers == 1 else []
         gateway = subprocess.Popen(
@@ -346,6 +359,7 @@ def main() -> None:
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full")
     parser.add_argument("--queue-size", default="16MiB", help="service.queue.max_size")
     parser.add_argument("--batch", type=int, default=8192, help="the exporter's batch size")
+    parser.add_argument("--max-sessions", type=int, default=1, help="sessions per post")
     parser.add_argument("--profile", help="write a cProfile of the 1-worker gateway here")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
@@ -363,6 +377,7 @@ def main() -> None:
             synchronous=args.synchronous,
             queue=args.queue_size,
             batch=args.batch,
+            max_sessions=args.max_sessions,
             profile=f"{args.profile}.{protocol}" if args.profile else None,
         )
         for protocol in args.protocols.split(",")
@@ -385,6 +400,7 @@ def main() -> None:
         "queue_synchronous": args.synchronous,
         "queue_size": args.queue_size,
         "exporter_batch_max_events": args.batch,
+        "exporter_max_sessions": args.max_sessions,
         "translate_d_records_per_s": round(baseline),
     }
     for (protocol, workers), figures in runs.items():

@@ -23,15 +23,17 @@ from dataclasses import dataclass
 from typing import Final
 
 import msgspec
+from isal import isal_zlib
 
 from sv_otel.event import Event
 
 __all__ = ["GZIP_LEVEL", "IngestRequest", "build_requests"]
 
 GZIP_LEVEL: Final = 1
-"""zlib's fastest level. The browser's ``CompressionStream`` uses the default (6); for a server
-posting many sessions' events, level 6 costs three times the CPU of level 1 (about 8 against
-2.5 microseconds an event, JSON encoding included) for bodies a quarter smaller."""
+"""The fastest level. The browser's ``CompressionStream`` uses zlib's default (6). Level 1 is
+compressed with ISA-L (``isal``, the same gzip format) at its level 1: on the benchmark's events,
+about 0.3 microseconds an event for bodies 7.4 % of the JSON's size, where zlib takes 0.9 at
+level 1 (7.8 %) and 2.6 at level 6 (6.3 %). Levels 2 to 9 use zlib at that level."""
 
 _encode = msgspec.json.Encoder().encode
 
@@ -169,6 +171,13 @@ def _request(part: _Part, head: bytes, tail: bytes, level: int) -> IngestRequest
         session_id=part.session_id,
         events=part.events,
         json_bytes=len(data),
-        body=zlib.compress(data, level, 31),  # gzip, header time 0: the same bytes every time
+        body=_compress(data, level),
         sessions=part.sessions,
     )
+
+
+def _compress(data: bytes, level: int) -> bytes:
+    """gzip with a zero header time, so the same JSON gives the same bytes every time."""
+    if level == 1:
+        return isal_zlib.compress(data, 1, 31)
+    return zlib.compress(data, level, 31)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Final
+from typing import Final, cast
 
 import httptools
 import httpx
@@ -64,8 +64,8 @@ class _Connection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._parser is None:  # nothing asked: the server is not speaking HTTP to us

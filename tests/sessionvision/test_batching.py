@@ -104,3 +104,20 @@ def test_the_gzip_level_trades_size_for_speed() -> None:
     assert gzip.decompress(fast.body) == gzip.decompress(small.body) == dump_events(events)
     assert len(small.body) < len(fast.body)
     assert fast.digest == small.digest  # the same events: a resend is recognised either way
+
+
+def test_max_sessions_packs_whole_sessions_contiguously_within_the_limits() -> None:
+    events = [_event(s, n) for n in range(3) for s in ("a", "b", "c")]
+    packed = build_requests(events, max_events=100, max_bytes=10_000, max_sessions=2)
+    assert [(r.session_id, r.sessions, r.events) for r in packed] == [("a", 2, 6), ("c", 1, 3)]
+    assert _bodies(packed) == [
+        [e for e in events if e.session_id == "a"] + [e for e in events if e.session_id == "b"],
+        [e for e in events if e.session_id == "c"],
+    ]
+    limited = build_requests(events, max_events=5, max_bytes=10_000, max_sessions=3)
+    assert [(r.session_id, r.events) for r in limited] == [("a", 3), ("b", 3), ("c", 3)]
+    with_token = build_requests(events, max_events=9, max_bytes=10_000, max_sessions=3, token="t")
+    [request] = with_token
+    batch = parse_batch(request.body, content_encoding="gzip")
+    assert (batch.token, len(batch.events), request.sessions) == ("t", 9, 3)
+    assert request.json_bytes == len(gzip.decompress(request.body))

@@ -59,6 +59,7 @@ def test_every_setting() -> None:
             "timeout": "1500ms",
             "max_concurrency": 2,
             "compression_level": 9,
+            "max_sessions": 4,
             "retry_on_failure": {"initial_interval": "2s", "max_elapsed_time": "1m"},
             "batch": {"max_events": 100},
         }
@@ -72,6 +73,7 @@ def test_every_setting() -> None:
             timeout=1.5,
             max_concurrency=2,
             compression_level=9,
+            max_sessions=4,
         ),
         headers={"X-Sessionvision-Token": "sv_pub_1"},
         retry=RetryPolicy(initial_interval=2.0, max_elapsed_time=60.0),
@@ -94,6 +96,10 @@ def test_every_setting() -> None:
         (
             {"endpoint": "http://h", "timeout": 0},
             "exporters.sessionvision.timeout: expected a duration above 0",
+        ),
+        (
+            {"endpoint": "http://h", "max_sessions": 0},
+            "exporters.sessionvision.max_sessions: expected an integer of at least 1, got 0",
         ),
         (
             {"endpoint": "http://h", "max_events": 0},

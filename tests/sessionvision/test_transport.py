@@ -1,0 +1,234 @@
+"""IngestTransport against real servers on loopback, driven from uvloop (as the gateway runs it)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+import pytest
+import uvloop
+
+from sv_otel.errors import PermanentExportError, RetryableExportError
+from sv_otel.event import Event
+from sv_otel.sessionvision import IngestClient
+from sv_otel.sessionvision.transport import MAX_RESPONSE_BODY, IngestTransport
+from tests.loop_thread import LoopThread
+from tests.sessionvision.ingest_server import running_ingest_server
+from tests.sessionvision.raw_server import OK, SILENT, running_raw_server
+
+T = TypeVar("T")
+TIMEOUTS = {"timeout": httpx.Timeout(5.0).as_dict()}
+
+
+def _on_uvloop(scenario: Callable[[IngestTransport], Awaitable[T]]) -> T:
+    async def run() -> T:
+        transport = IngestTransport(max_idle=2)
+        try:
+            return await scenario(transport)
+        finally:
+            await transport.aclose()
+
+    return uvloop.run(run())
+
+
+async def _post(
+    transport: IngestTransport, url: str, body: bytes = b"[]", **timeouts: float
+) -> httpx.Response:
+    extensions = {"timeout": httpx.Timeout(5.0, **timeouts).as_dict()} if timeouts else TIMEOUTS
+    request = httpx.Request(
+        "POST",
+        url + "/api/v1/ingest/events",
+        headers={"Content-Type": "application/json"},
+        content=body,
+        extensions=extensions,
+    )
+    return await transport.handle_async_request(request)
+
+
+def test_requests_share_one_keep_alive_connection(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+
+        async def scenario(transport: IngestTransport) -> list[int]:
+            return [(await _post(transport, server.url, b"[%d]" % n)).status_code for n in range(3)]
+
+        assert _on_uvloop(scenario) == [200, 200, 200]
+    assert [(s.connection, s.body) for s in server.seen] == [(0, b"[0]"), (0, b"[1]"), (0, b"[2]")]
+    head = server.seen[0].head
+    assert head.startswith(b"POST /api/v1/ingest/events HTTP/1.1\r\n")
+    assert b"\r\nContent-Length: 3\r\n" in head
+    assert b"\r\nHost: 127.0.0.1:" in head
+
+
+def test_chunked_and_connection_delimited_answers_are_read(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        chunks = b"3\r\nbus\r\n1\r\ny\r\n0\r\n\r\n"
+        server.answer(b"HTTP/1.1 503 Busy\r\ntransfer-encoding: chunked\r\n\r\n" + chunks)
+        server.answer(b"HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\n\r\nbroken", close=True)
+
+        async def scenario(transport: IngestTransport) -> list[tuple[int, bytes]]:
+            answers = [await _post(transport, server.url) for _ in range(3)]
+            return [(a.status_code, a.content) for a in answers]
+
+        assert _on_uvloop(scenario) == [(503, b"busy"), (500, b"broken"), (200, b"{}")]
+    # the connection-delimited answer ended its connection: the third request took a new one
+    assert [s.connection for s in server.seen] == [0, 0, 1]
+
+
+def test_an_interim_100_continue_is_skipped(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
+
+        async def scenario(transport: IngestTransport) -> int:
+            return (await _post(transport, server.url)).status_code
+
+        assert _on_uvloop(scenario) == 200
+
+
+def test_connection_close_is_honoured(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+
+        async def scenario(transport: IngestTransport) -> None:
+            await _post(transport, server.url)
+            await _post(transport, server.url)
+
+        _on_uvloop(scenario)
+    assert [s.connection for s in server.seen] == [0, 1]
+
+
+def test_an_idle_connection_the_server_dropped_is_replaced_once(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(OK)
+        server.answer(None)  # the second request, on the kept connection, is dropped unanswered
+
+        async def scenario(transport: IngestTransport) -> list[int]:
+            return [(await _post(transport, server.url, b"[%d]" % n)).status_code for n in range(2)]
+
+        assert _on_uvloop(scenario) == [200, 200]
+    assert [(s.connection, s.body) for s in server.seen] == [(0, b"[0]"), (0, b"[1]"), (1, b"[1]")]
+
+
+def test_a_new_connection_closed_unanswered_is_an_error(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(None)
+
+        async def scenario(transport: IngestTransport) -> None:
+            await _post(transport, server.url)
+
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            _on_uvloop(scenario)
+    assert str(caught.value) == "server disconnected without sending a response"
+    assert len(server.seen) == 1  # a fresh connection is not tried again here
+
+
+def test_a_malformed_answer_is_a_protocol_error(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(b"SMTP ready\r\n\r\n")
+
+        async def scenario(transport: IngestTransport) -> None:
+            await _post(transport, server.url)
+
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            _on_uvloop(scenario)
+    assert str(caught.value).startswith("malformed HTTP response: ")
+
+
+def test_a_huge_answer_keeps_only_its_head(loop: LoopThread) -> None:
+    size = 4 * MAX_RESPONSE_BODY
+    with running_raw_server(loop) as server:
+        server.answer(b"HTTP/1.1 400 Bad\r\ncontent-length: %d\r\n\r\n" % size + b"x" * size)
+
+        async def scenario(transport: IngestTransport) -> list[tuple[int, int]]:
+            answers = [await _post(transport, server.url) for _ in range(2)]
+            return [(a.status_code, len(a.content)) for a in answers]
+
+        assert _on_uvloop(scenario) == [(400, MAX_RESPONSE_BODY), (200, 2)]
+    assert [s.connection for s in server.seen] == [0, 0]  # read to its end: still usable
+
+
+def test_no_answer_in_time_is_a_read_timeout_and_the_connection_is_dropped(
+    loop: LoopThread,
+) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(SILENT)
+
+        async def scenario(transport: IngestTransport) -> int:
+            with pytest.raises(httpx.ReadTimeout) as caught:
+                await _post(transport, server.url, read=0.2)
+            assert str(caught.value) == "no complete answer in time"
+            return (await _post(transport, server.url)).status_code
+
+        assert _on_uvloop(scenario) == 200
+    assert [s.connection for s in server.seen] == [0, 1]
+
+
+def test_unreachable_and_unsupported_urls() -> None:
+    async def scenario(transport: IngestTransport) -> None:
+        with pytest.raises(httpx.ConnectError) as refused:
+            await _post(transport, "http://127.0.0.1:1")
+        assert str(refused.value).startswith("cannot connect to 127.0.0.1:1: ")
+        with pytest.raises(httpx.UnsupportedProtocol) as caught:
+            await transport.handle_async_request(httpx.Request("POST", "ftp://127.0.0.1/x"))
+        assert str(caught.value) == "unsupported URL scheme 'ftp'"
+
+    _on_uvloop(scenario)
+
+
+def _events() -> list[Event]:
+    return [Event(event="click", timestamp=1_709_856_000_000, session_id="s1")]
+
+
+def test_the_client_on_uvloop_delivers_and_classifies(loop: LoopThread) -> None:
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            async with IngestClient(server.url, retry_delays=(0.01,)) as client:
+                server.plan(500)
+                await client.send(_events())  # 500, then 200 on the retry
+                server.plan(400)
+                with pytest.raises(PermanentExportError):
+                    await client.send(_events())
+
+        uvloop.run(scenario())
+    assert [r.status for r in server.received] == [500, 200, 400]
+    assert server.events == _events()
+
+
+def test_the_environment_proxy_is_used_unless_no_proxy_says_otherwise(
+    loop: LoopThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with running_raw_server(loop) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+
+        async def send(host: str) -> None:
+            async with IngestClient(host, retry_delays=()) as client:
+                await client.send(_events())
+
+        uvloop.run(send("http://ingest.invalid"))
+        assert proxy.seen[0].head.startswith(
+            b"POST http://ingest.invalid/api/v1/ingest/events HTTP/1.1\r\n"
+        )
+        with running_raw_server(loop) as direct:
+            monkeypatch.setenv("NO_PROXY", "localhost, .example.com,127.0.0.1:80,127.0.0.1")
+            uvloop.run(send(direct.url))
+        assert len(proxy.seen) == 1
+        assert direct.seen[0].head.startswith(b"POST /api/v1/ingest/events HTTP/1.1\r\n")
+
+
+def test_a_broken_answer_through_the_client_is_retryable(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        server.answer(b"nonsense\r\n\r\n")
+
+        async def scenario() -> None:
+            async with IngestClient(server.url, retry_delays=()) as client:
+                await client.send(_events())
+
+        with pytest.raises(RetryableExportError) as caught:
+            uvloop.run(scenario())
+    assert caught.value.message.startswith(
+        f"1 of 1 ingest requests (1 events) failed; first: {server.url}/api/v1/ingest/events: "
+        "RemoteProtocolError: malformed HTTP response: "
+    )
