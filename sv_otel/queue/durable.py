@@ -73,7 +73,9 @@ class DurableQueue:
             1, thread_name_prefix="sv-queue-checkpoint"
         )
         self._pending: list[tuple[str, int, bytes]] = []
-        self._waiters: list[asyncio.Future[None]] = []
+        self._pending_bytes = 0
+        self._group: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
         self._flushing = False
         self._reserved = 0
         self.queued_bytes = 0
@@ -126,13 +128,31 @@ class DurableQueue:
     async def put(self, batches: Mapping[str, Sequence[Event]]) -> None:
         """Append ``{pipeline: events}`` durably and atomically; return once committed.
 
+        Cancelling the caller does not cancel the commit (other requests share it).
+
+        Raises:
+            QueueFullError: the queue is over ``max_bytes``; nothing was written.
+        """
+        await asyncio.shield(self.put_nowait(batches))
+
+    def put_nowait(self, batches: Mapping[str, Sequence[Event]]) -> asyncio.Future[None]:
+        """Like :meth:`put`, without a coroutine: the future is done once the rows committed.
+
+        Every row submitted while a commit is running joins the next commit, and they all get
+        the same future, so a callback on it is the cheapest way to answer a request.
+
         Raises:
             QueueFullError: the queue is over ``max_bytes``; nothing was written.
         """
         rows = [(p, len(events), encode_events(events)) for p, events in batches.items() if events]
+        loop = asyncio.get_running_loop()
         if not rows:
-            return
-        size = sum(len(row[2]) for row in rows)
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        size = 0
+        for row in rows:
+            size += len(row[2])
         if self.queued_bytes + self._reserved + size > self.max_bytes:
             raise QueueFullError(
                 f"queue: full ({self.queued_bytes + self._reserved} of {self.max_bytes} bytes "
@@ -140,26 +160,27 @@ class DurableQueue:
                 retry_after=self.retry_after,
             )
         self._reserved += size
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.extend(rows)
-        self._waiters.append(future)
+        self._pending_bytes += size
+        group = self._group
+        if group is None:
+            group = self._group = loop.create_future()
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        try:
-            await asyncio.shield(future)
-        finally:
-            self._reserved -= size
+            self._flusher = loop.create_task(self._flush())
+        return group
 
     async def _flush(self) -> None:
         """Commit everything pending, again and again until nothing is left."""
         try:
             while self._pending:
-                rows, waiters = self._pending, self._waiters
-                self._pending, self._waiters = [], []
+                rows, group, size = self._pending, self._group, self._pending_bytes
+                self._pending, self._group, self._pending_bytes = [], None, 0
+                assert group is not None
                 try:
                     await self._run(self._store.append, rows)
                 except BaseException as exc:  # the requests must hear about it, not hang
+                    self._reserved -= size
                     failure: BaseException = exc
                     if isinstance(exc, sqlite3.Error):  # e.g. disk full: the client retries
                         logger.error("queue: cannot write to %s: %s", self.path, exc)
@@ -167,16 +188,15 @@ class DurableQueue:
                             f"queue: cannot write ({exc}); retry later",
                             retry_after=self.retry_after,
                         )
-                    for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_exception(failure)
+                    if not group.done():
+                        group.set_exception(failure)
                     if not isinstance(exc, Exception):
                         raise
                     continue
+                self._reserved -= size
                 self._count(rows)
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                if not group.done():
+                    group.set_result(None)
         finally:
             self._flushing = False
 

@@ -7,6 +7,7 @@ batch is either queued for all its pipelines or for none (and the receiver answe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -67,8 +68,15 @@ class ReceiverSink:
         Raises:
             QueueFullError: the queue has no room; nothing was queued.
         """
-        now = now_ms()
+        await asyncio.shield(self.submit_nowait(events))
+
+    def submit_nowait(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """Like :meth:`submit`, without a coroutine: the future is done once queued durably.
+
+        Raises:
+            QueueFullError: the queue has no room; nothing was queued.
+        """
         if len(self.pipelines) == 1 and not self.pipelines[0].processors:
-            await self.queue.put({self.pipelines[0].id: events})
-            return
-        await self.queue.put({p.id: p.process(events, now) for p in self.pipelines})
+            return self.queue.put_nowait({self.pipelines[0].id: events})
+        now = now_ms()
+        return self.queue.put_nowait({p.id: p.process(events, now) for p in self.pipelines})
