@@ -121,12 +121,26 @@ class SqliteStore:
             self._db.execute(f"DELETE FROM records WHERE {orphaned}")
         return removed
 
-    def append(self, rows: Sequence[tuple[str, int, bytes]]) -> None:
-        """Insert ``(pipeline, events, payload)`` rows in one transaction (one commit)."""
+    def append(self, rows: Sequence[tuple[str, int, bytes]]) -> list[int]:
+        """Insert ``(pipeline, events, payload)`` rows in one transaction (one commit).
+
+        Returns:
+            The ids of the rows, in order.
+        """
+        ids: list[int] = []
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO records (pipeline, events, payload) VALUES (?, ?, ?)", rows
-            )
+            for row in rows:
+                cursor = self._db.execute(
+                    "INSERT INTO records (pipeline, events, payload) VALUES (?, ?, ?)", row
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+        return ids
+
+    def last_id(self) -> int:
+        """The largest record id ever used in the file (0 for none)."""
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'records'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def cursor(self, pipeline: str, consumer: str) -> int:
         """The id of the last record ``consumer`` acknowledged (0 for none)."""
@@ -152,11 +166,12 @@ class SqliteStore:
             size += len(payload)
         return out
 
-    def ack(self, pipeline: str, consumer: str, upto: int) -> tuple[int, int]:
+    def ack(self, pipeline: str, consumer: str, upto: int) -> tuple[int, int, int]:
         """Record that ``consumer`` finished every record up to ``upto``.
 
         Returns:
-            ``(bytes, events)`` freed: the records every consumer of the pipeline has finished.
+            ``(bytes, events, done)``: what was freed (the records every consumer of the
+            pipeline has finished), and the id up to which they all have.
         """
         with _Transaction(self._acks):
             self._acks.execute(
@@ -167,7 +182,7 @@ class SqliteStore:
                 "SELECT MIN(acked) FROM cursors WHERE pipeline = ?", (pipeline,)
             ).fetchone()[0]
             if done is None:
-                return 0, 0
+                return 0, 0, 0
             size, events = self._acks.execute(
                 "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
                 "FROM records WHERE pipeline = ? AND id <= ?",
@@ -176,7 +191,7 @@ class SqliteStore:
             self._acks.execute(
                 "DELETE FROM records WHERE pipeline = ? AND id <= ?", (pipeline, done)
             )
-        return int(size), int(events)
+        return int(size), int(events), int(done)
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """``{pipeline: (queued bytes, queued events)}`` for every pipeline with records."""

@@ -10,6 +10,11 @@ size of the queued events); past the bound :meth:`DurableQueue.put` raises
 Delivery is at least once: an exporter reads records after its cursor, delivers them, then
 acknowledges them (:meth:`DurableQueue.ack`); a crash in between delivers them again.
 
+What one commit carries for a pipeline becomes one record (at most ``max_record_events``
+events), and the records committed lately stay in memory
+(:class:`~sv_otel.queue._tail.RecentRecords`) until every consumer acknowledged them, so the
+exporters read them without going back to the file.
+
 Example::
 
     queue = await DurableQueue.open(path, max_bytes=256 << 20, consumers=[("logs", "otlp")])
@@ -29,32 +34,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
-
 from sv_otel.errors import QueueFullError
 from sv_otel.event import Event
+from sv_otel.queue._codec import decode_events, encode_events, join_events
 from sv_otel.queue._store import Record, SqliteStore
+from sv_otel.queue._tail import RecentRecords
 
 __all__ = ["DurableQueue", "decode_events", "encode_events"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _CHECKPOINT_INTERVAL = 0.5
-_ENCODER = msgspec.msgpack.Encoder()
-_DECODER = msgspec.msgpack.Decoder(list[Event])
-
-
-def encode_events(events: Sequence[Event]) -> bytes:
-    """The queue's encoding of a batch of events (msgpack)."""
-    return _ENCODER.encode(events)
-
-
-def decode_events(records: Iterable[Record]) -> list[Event]:
-    """The events of ``records``, in order."""
-    events: list[Event] = []
-    for record in records:
-        events.extend(_DECODER.decode(record.payload))
-    return events
+_MAX_RECORD_BYTES = 4 << 20
+_RECENT_BYTES = 16 << 20
 
 
 class DurableQueue:
@@ -64,15 +56,23 @@ class DurableQueue:
     :class:`~sv_otel.errors.QueueFullError` raised when the queue is full.
     """
 
-    def __init__(self, store: SqliteStore, max_bytes: int, retry_after: float) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        max_bytes: int,
+        retry_after: float,
+        max_record_events: int = 1000,
+    ) -> None:
         self._store = store
         self.max_bytes = max_bytes
         self.retry_after = retry_after
+        self.max_record_events = max_record_events
+        self._recent = RecentRecords(store.last_id(), _RECENT_BYTES)
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sv-queue")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="sv-queue-checkpoint"
         )
-        self._pending: list[tuple[str, int, bytes]] = []
+        self._pending: dict[str, list[tuple[int, bytes]]] = {}
         self._pending_bytes = 0
         self._group: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -96,11 +96,14 @@ class DurableQueue:
         consumers: Iterable[tuple[str, str]],
         synchronous: str = "FULL",
         retry_after: float = 1.0,
+        max_record_events: int = 1000,
     ) -> DurableQueue:
         """Open (or create) the queue file at ``path`` for the given ``(pipeline, consumer)``.
 
         Events still queued for a pipeline that is not among ``consumers`` any more are taken
         out of the file into :attr:`removed`, for the caller to keep (never dropped silently).
+        Batches committed together are joined into records of up to ``max_record_events``
+        events (a larger batch stays one record).
         """
         wanted = list(consumers)
 
@@ -109,7 +112,7 @@ class DurableQueue:
             return store, store.register(wanted)
 
         store, removed = await asyncio.to_thread(setup)
-        queue = cls(store, max_bytes, retry_after)
+        queue = cls(store, max_bytes, retry_after, max_record_events)
         for pipeline, record in removed:
             queue.removed.setdefault(pipeline, []).extend(decode_events([record]))
         await queue._refresh_totals()
@@ -160,7 +163,13 @@ class DurableQueue:
                 retry_after=self.retry_after,
             )
         self._reserved += size
-        self._pending.extend(rows)
+        pending = self._pending
+        for pipeline, count, payload in rows:
+            batches_of = pending.get(pipeline)
+            if batches_of is None:
+                pending[pipeline] = [(count, payload)]
+            else:
+                batches_of.append((count, payload))
         self._pending_bytes += size
         group = self._group
         if group is None:
@@ -174,11 +183,12 @@ class DurableQueue:
         """Commit everything pending, again and again until nothing is left."""
         try:
             while self._pending:
-                rows, group, size = self._pending, self._group, self._pending_bytes
-                self._pending, self._group, self._pending_bytes = [], None, 0
+                pending, group, size = self._pending, self._group, self._pending_bytes
+                self._pending, self._group, self._pending_bytes = {}, None, 0
                 assert group is not None
+                rows = self._records(pending)
                 try:
-                    await self._run(self._store.append, rows)
+                    ids = await self._run(self._store.append, rows)
                 except BaseException as exc:  # the requests must hear about it, not hang
                     self._reserved -= size
                     failure: BaseException = exc
@@ -194,11 +204,32 @@ class DurableQueue:
                         raise
                     continue
                 self._reserved -= size
+                for (pipeline, count, payload), record_id in zip(rows, ids, strict=True):
+                    self._recent.add(pipeline, Record(record_id, count, payload))
                 self._count(rows)
                 if not group.done():
                     group.set_result(None)
         finally:
             self._flushing = False
+
+    def _records(self, pending: dict[str, list[tuple[int, bytes]]]) -> list[tuple[str, int, bytes]]:
+        """The rows of one commit: each pipeline's batches joined into as few records as fit."""
+        rows: list[tuple[str, int, bytes]] = []
+        for pipeline, batches in pending.items():
+            payloads: list[bytes] = []
+            events = size = 0
+            for count, payload in batches:
+                if payloads and (
+                    events + count > self.max_record_events
+                    or size + len(payload) > _MAX_RECORD_BYTES
+                ):
+                    rows.append((pipeline, events, join_events(payloads, events)))
+                    payloads, events, size = [], 0, 0
+                payloads.append(payload)
+                events += count
+                size += len(payload)
+            rows.append((pipeline, events, join_events(payloads, events)))
+        return rows
 
     def _count(self, rows: list[tuple[str, int, bytes]]) -> None:
         for pipeline, count, payload in rows:
@@ -222,12 +253,15 @@ class DurableQueue:
     ) -> list[Record]:
         """The next records for ``consumer`` after its cursor (empty if none)."""
         after = await self._run(self._store.cursor, pipeline, consumer)
-        return await self._run(self._store.read, pipeline, after, max_events, max_bytes)
+        return await self.read_after(pipeline, after, max_events=max_events, max_bytes=max_bytes)
 
     async def read_after(
         self, pipeline: str, after: int, *, max_events: int, max_bytes: int = 8 << 20
     ) -> list[Record]:
         """The records of ``pipeline`` after id ``after`` (for a consumer tracking its own)."""
+        recent = self._recent.read(pipeline, after, max_events, max_bytes)
+        if recent is not None:
+            return recent
         return await self._run(self._store.read, pipeline, after, max_events, max_bytes)
 
     async def cursor(self, pipeline: str, consumer: str) -> int:
@@ -236,7 +270,8 @@ class DurableQueue:
 
     async def ack(self, pipeline: str, consumer: str, upto: int) -> None:
         """Mark records up to ``upto`` delivered by ``consumer``; free fully delivered ones."""
-        size, events = await self._run(self._store.ack, pipeline, consumer, upto)
+        size, events, done = await self._run(self._store.ack, pipeline, consumer, upto)
+        self._recent.release(pipeline, done)
         if size:
             self.queued_bytes -= size
             self.queued_pipeline_bytes[pipeline] = (

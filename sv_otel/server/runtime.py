@@ -102,6 +102,7 @@ class Gateway:
                 consumers=consumers,
                 synchronous=service.queue_synchronous,
                 retry_after=service.queue_retry_after,
+                max_record_events=service.max_batch_events,
             )
             self._shards.append(queue)
             for pipeline, events in queue.removed.items():
