@@ -1,20 +1,38 @@
-"""How the queue stores a batch of events: a msgpack array of them.
+"""How the queue stores a batch of events: a :class:`RecordCodec` per pipeline.
 
-Batches committed together for one pipeline are stored as one record: their arrays are joined
-into one array without decoding them (:func:`join_events`), so a commit writes one row per
-pipeline however many requests it carries.
+* :data:`EVENTS` (the default): a msgpack array of the events.
+* :data:`LOG_RECORDS` (logs pipelines whose exporters all take ready requests): the events
+  translated once, as OTLP log records (:func:`sv_otel.translate.encode_log_records`), with the
+  time they were queued as their observed time. Exporting them is wrapping them into a request,
+  with no translation left to do.
+
+A payload says which it is by its first byte: a msgpack array starts with ``0x90``-``0x9f``,
+``0xdc`` or ``0xdd``, a log record field with ``0x12``; :func:`decode_events` reads both.
+Batches committed together for one pipeline are stored as one record: their payloads are joined
+without decoding them (:meth:`RecordCodec.join`), so a commit writes one row per pipeline
+however many requests it carries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Final, Protocol
 
 import msgspec
 
 from sv_otel.event import Event
 from sv_otel.queue._store import Record
+from sv_otel.translate import encode_log_records, log_records_request, logs_to_events
 
-__all__ = ["decode_events", "encode_events", "join_events"]
+__all__ = [
+    "EVENTS",
+    "LOG_RECORDS",
+    "RecordCodec",
+    "decode_events",
+    "encode_events",
+    "is_log_records",
+    "join_events",
+]
 
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(list[Event])
@@ -26,11 +44,62 @@ def encode_events(events: Sequence[Event]) -> bytes:
 
 
 def decode_events(records: Iterable[Record]) -> list[Event]:
-    """The events of ``records``, in order."""
+    """The events of ``records``, in order, whichever codec wrote them.
+
+    Raises:
+        msgspec.DecodeError: a damaged msgpack payload.
+        InvalidOTLPError: a damaged log records payload.
+    """
     events: list[Event] = []
     for record in records:
-        events.extend(_DECODER.decode(record.payload))
+        if is_log_records(record):
+            events.extend(logs_to_events(log_records_request([record.payload])))
+        else:
+            events.extend(_DECODER.decode(record.payload))
     return events
+
+
+def is_log_records(record: Record) -> bool:
+    """Whether ``record`` holds OTLP log records (:data:`LOG_RECORDS`)."""
+    return record.payload[:1] == b"\x12"
+
+
+class RecordCodec(Protocol):
+    """How the queue writes the events of one pipeline."""
+
+    def encode(self, events: Sequence[Event]) -> bytes:
+        """The payload of one batch."""
+        ...
+
+    def join(self, payloads: Sequence[bytes], count: int) -> bytes:
+        """One payload holding the ``count`` events of ``payloads``, in order."""
+        ...
+
+
+class _Events:
+    """msgpack arrays of events."""
+
+    def encode(self, events: Sequence[Event]) -> bytes:
+        return encode_events(events)
+
+    def join(self, payloads: Sequence[bytes], count: int) -> bytes:
+        return join_events(payloads, count)
+
+
+class _LogRecords:
+    """OTLP log records, observed now."""
+
+    def encode(self, events: Sequence[Event]) -> bytes:
+        return encode_log_records(events)
+
+    def join(self, payloads: Sequence[bytes], count: int) -> bytes:
+        return payloads[0] if len(payloads) == 1 else b"".join(payloads)
+
+
+EVENTS: Final[RecordCodec] = _Events()
+"""The default codec: a msgpack array of events."""
+LOG_RECORDS: Final[RecordCodec] = _LogRecords()
+"""OTLP log records, for logs pipelines whose exporters send ready requests."""
 
 
 def join_events(payloads: Sequence[bytes], count: int) -> bytes:

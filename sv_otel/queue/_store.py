@@ -149,6 +149,15 @@ class SqliteStore:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    def cursors(self) -> dict[str, dict[str, int]]:
+        """``{pipeline: {consumer: acked}}`` for every registered consumer."""
+        out: dict[str, dict[str, int]] = {}
+        for pipeline, consumer, acked in self._db.execute(
+            "SELECT pipeline, consumer, acked FROM cursors"
+        ):
+            out.setdefault(pipeline, {})[consumer] = int(acked)
+        return out
+
     def read(self, pipeline: str, after: int, max_events: int, max_bytes: int) -> list[Record]:
         """Records of ``pipeline`` after id ``after``, in order, up to the limits (at least one)."""
         out: list[Record] = []
@@ -166,32 +175,31 @@ class SqliteStore:
             size += len(payload)
         return out
 
-    def ack(self, pipeline: str, consumer: str, upto: int) -> tuple[int, int, int]:
-        """Record that ``consumer`` finished every record up to ``upto``.
+    def ack(
+        self, pipeline: str, consumer: str, upto: int, done: int, *, measure: bool = True
+    ) -> tuple[int, int]:
+        """Record that ``consumer`` finished every record up to ``upto``, and delete the
+        records up to ``done`` (which every consumer of the pipeline has finished).
 
         Returns:
-            ``(bytes, events, done)``: what was freed (the records every consumer of the
-            pipeline has finished), and the id up to which they all have.
+            ``(bytes, events)`` deleted, when ``measure`` (else ``(0, 0)``: the caller knows).
         """
+        size = events = 0
         with _Transaction(self._acks):
             self._acks.execute(
                 "UPDATE cursors SET acked = MAX(acked, ?) WHERE pipeline = ? AND consumer = ?",
                 (upto, pipeline, consumer),
             )
-            done = self._acks.execute(
-                "SELECT MIN(acked) FROM cursors WHERE pipeline = ?", (pipeline,)
-            ).fetchone()[0]
-            if done is None:
-                return 0, 0, 0
-            size, events = self._acks.execute(
-                "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
-                "FROM records WHERE pipeline = ? AND id <= ?",
-                (pipeline, done),
-            ).fetchone()
+            if measure:
+                size, events = self._acks.execute(
+                    "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
+                    "FROM records WHERE pipeline = ? AND id <= ?",
+                    (pipeline, done),
+                ).fetchone()
             self._acks.execute(
                 "DELETE FROM records WHERE pipeline = ? AND id <= ?", (pipeline, done)
             )
-        return int(size), int(events), int(done)
+        return int(size), int(events)
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """``{pipeline: (queued bytes, queued events)}`` for every pipeline with records."""

@@ -63,12 +63,24 @@ class RecentRecords:
             size += len(record.payload)
         return out
 
-    def release(self, pipeline: str, done: int) -> None:
-        """Forget the records up to id ``done``: every consumer has them."""
+    def release(self, pipeline: str, done: int, since: int) -> tuple[int, int] | None:
+        """Forget the records up to id ``done``: every consumer has them (and had every one
+        up to ``since`` before).
+
+        Returns:
+            ``(bytes, events)`` of the records after ``since`` up to ``done``, when all of them
+            were held; None when some were not (the file knows).
+        """
+        covered = self._floors.get(pipeline, self._start) <= since
+        size = events = 0
         records = self._records.get(pipeline)
         while records and records[0].id <= done:
-            self._size -= len(records.popleft().payload)
+            record = records.popleft()
+            size += len(record.payload)
+            events += record.events
+        self._size -= size
         self._floors[pipeline] = max(self._floors.get(pipeline, self._start), done)
+        return (size, events) if covered else None
 
     def _evict_oldest(self) -> None:
         oldest: tuple[int, str] | None = None

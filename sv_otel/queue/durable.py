@@ -31,12 +31,13 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from sv_otel.errors import QueueFullError
 from sv_otel.event import Event
-from sv_otel.queue._codec import decode_events, encode_events, join_events
+from sv_otel.queue._codec import EVENTS, RecordCodec, decode_events, encode_events
 from sv_otel.queue._store import Record, SqliteStore
 from sv_otel.queue._tail import RecentRecords
 
@@ -62,12 +63,15 @@ class DurableQueue:
         max_bytes: int,
         retry_after: float,
         max_record_events: int = 1000,
+        codecs: Mapping[str, RecordCodec] | None = None,
     ) -> None:
         self._store = store
+        self._codecs = dict(codecs or {})
         self.max_bytes = max_bytes
         self.retry_after = retry_after
         self.max_record_events = max_record_events
         self._recent = RecentRecords(store.last_id(), _RECENT_BYTES)
+        self._cursors = store.cursors()
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sv-queue")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="sv-queue-checkpoint"
@@ -97,13 +101,15 @@ class DurableQueue:
         synchronous: str = "FULL",
         retry_after: float = 1.0,
         max_record_events: int = 1000,
+        codecs: Mapping[str, RecordCodec] | None = None,
     ) -> DurableQueue:
         """Open (or create) the queue file at ``path`` for the given ``(pipeline, consumer)``.
 
         Events still queued for a pipeline that is not among ``consumers`` any more are taken
         out of the file into :attr:`removed`, for the caller to keep (never dropped silently).
         Batches committed together are joined into records of up to ``max_record_events``
-        events (a larger batch stays one record).
+        events (a larger batch stays one record). ``codecs`` chooses how a pipeline's events
+        are written (:mod:`sv_otel.queue._codec`; default msgpack).
         """
         wanted = list(consumers)
 
@@ -112,7 +118,7 @@ class DurableQueue:
             return store, store.register(wanted)
 
         store, removed = await asyncio.to_thread(setup)
-        queue = cls(store, max_bytes, retry_after, max_record_events)
+        queue = cls(store, max_bytes, retry_after, max_record_events, codecs)
         for pipeline, record in removed:
             queue.removed.setdefault(pipeline, []).extend(decode_events([record]))
         await queue._refresh_totals()
@@ -147,7 +153,12 @@ class DurableQueue:
         Raises:
             QueueFullError: the queue is over ``max_bytes``; nothing was written.
         """
-        rows = [(p, len(events), encode_events(events)) for p, events in batches.items() if events]
+        codecs = self._codecs
+        rows = [
+            (p, len(events), codecs.get(p, EVENTS).encode(events))
+            for p, events in batches.items()
+            if events
+        ]
         loop = asyncio.get_running_loop()
         if not rows:
             done: asyncio.Future[None] = loop.create_future()
@@ -216,6 +227,7 @@ class DurableQueue:
         """The rows of one commit: each pipeline's batches joined into as few records as fit."""
         rows: list[tuple[str, int, bytes]] = []
         for pipeline, batches in pending.items():
+            join = self._codecs.get(pipeline, EVENTS).join
             payloads: list[bytes] = []
             events = size = 0
             for count, payload in batches:
@@ -223,12 +235,12 @@ class DurableQueue:
                     events + count > self.max_record_events
                     or size + len(payload) > _MAX_RECORD_BYTES
                 ):
-                    rows.append((pipeline, events, join_events(payloads, events)))
+                    rows.append((pipeline, events, join(payloads, events)))
                     payloads, events, size = [], 0, 0
                 payloads.append(payload)
                 events += count
                 size += len(payload)
-            rows.append((pipeline, events, join_events(payloads, events)))
+            rows.append((pipeline, events, join(payloads, events)))
         return rows
 
     def _count(self, rows: list[tuple[str, int, bytes]]) -> None:
@@ -269,9 +281,26 @@ class DurableQueue:
         return await self._run(self._store.cursor, pipeline, consumer)
 
     async def ack(self, pipeline: str, consumer: str, upto: int) -> None:
-        """Mark records up to ``upto`` delivered by ``consumer``; free fully delivered ones."""
-        size, events, done = await self._run(self._store.ack, pipeline, consumer, upto)
-        self._recent.release(pipeline, done)
+        """Mark records up to ``upto`` delivered by ``consumer``; free fully delivered ones.
+
+        The queue's sizes drop at once when the freed records were held in memory.
+        """
+        cursors = self._cursors.get(pipeline, {})
+        if consumer not in cursors:
+            return  # not a registered consumer: nothing to record
+        since = min(cursors.values())
+        cursors[consumer] = max(cursors[consumer], upto)
+        done = min(cursors.values())
+        freed = self._recent.release(pipeline, done, since) if done > since else (0, 0)
+        if freed is not None:
+            self._free(pipeline, *freed)
+        size, events = await self._run(
+            partial(self._store.ack, measure=freed is None), pipeline, consumer, upto, done
+        )
+        if freed is None:
+            self._free(pipeline, size, events)
+
+    def _free(self, pipeline: str, size: int, events: int) -> None:
         if size:
             self.queued_bytes -= size
             self.queued_pipeline_bytes[pipeline] = (
