@@ -2,7 +2,10 @@
 
 For each exporter of each pipeline a :class:`DeliveryLoop` reads the records after its cursor
 (up to ``max_batch_events`` events), calls ``exporter.export`` and, once it returned, moves the
-cursor past them. Failures are handled the same way for every exporter:
+cursor past them. With a ``batch_timeout``, a read that got everything queued but fewer events
+than ``max_batch_events`` waits up to that long for more (as the Collector's batch processor
+does), so a busy gateway sends few large requests rather than one per commit; a backlog and a
+draining loop do not wait. Failures are handled the same way for every exporter:
 
 * :class:`~sv_otel.errors.RetryableExportError` (or any unexpected exception): wait as the
   :class:`~sv_otel.exporter.retry.RetryPolicy` says (honouring the destination's ``retry_after``)
@@ -61,6 +64,7 @@ class DeliveryLoop:
         metrics: GatewayMetrics,
         max_batch_events: int = 1000,
         max_batch_bytes: int = 4 << 20,
+        batch_timeout: float = 0.0,
     ) -> None:
         self.queue = queue
         self.pipeline = pipeline
@@ -69,6 +73,7 @@ class DeliveryLoop:
         self.dead_letter = dead_letter
         self.max_batch_events = max_batch_events
         self.max_batch_bytes = max_batch_bytes
+        self.batch_timeout = batch_timeout
         self._sent = metrics.sent.labels(exporter.name)
         self._retries = metrics.retries.labels(exporter.name)
         self._dead = metrics.dead_lettered.labels(exporter.name)
@@ -111,6 +116,8 @@ class DeliveryLoop:
         consumer = self.exporter.name
         wake = self.queue.subscribe()
         cursor = await self.queue.cursor(self.pipeline, consumer)
+        clock = asyncio.get_running_loop().time
+        waiting_since: float | None = None
         while not self._stop.is_set():
             wake.clear()
             try:
@@ -129,6 +136,23 @@ class DeliveryLoop:
                     return
                 await _first(wake.wait(), self._stop.wait(), self._drain.wait(), timeout=1.0)
                 continue
+            if (
+                self.batch_timeout
+                and not self._draining
+                and self.queue.caught_up(self.pipeline, records[-1].id)
+                and sum(record.events for record in records) < self.max_batch_events
+            ):  # a small batch of everything there is: give it time to grow
+                now = clock()
+                if waiting_since is None:
+                    waiting_since = now
+                if now < waiting_since + self.batch_timeout:
+                    await _first(
+                        self._stop.wait(),
+                        self._drain.wait(),
+                        timeout=waiting_since + self.batch_timeout - now,
+                    )
+                    continue
+            waiting_since = None
             try:
                 await self._deliver_records(records)
             except _Stopped:

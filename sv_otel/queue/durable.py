@@ -72,6 +72,7 @@ class DurableQueue:
         self.max_record_events = max_record_events
         self._recent = RecentRecords(store.last_id(), _RECENT_BYTES)
         self._cursors = store.cursors()
+        self._newest: dict[str, int] = {}
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sv-queue")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="sv-queue-checkpoint"
@@ -217,6 +218,7 @@ class DurableQueue:
                 self._reserved -= size
                 for (pipeline, count, payload), record_id in zip(rows, ids, strict=True):
                     self._recent.add(pipeline, Record(record_id, count, payload))
+                    self._newest[pipeline] = record_id
                 self._count(rows)
                 if not group.done():
                     group.set_result(None)
@@ -275,6 +277,12 @@ class DurableQueue:
         if recent is not None:
             return recent
         return await self._run(self._store.read, pipeline, after, max_events, max_bytes)
+
+    def caught_up(self, pipeline: str, after: int) -> bool:
+        """Whether a reader at id ``after`` has every record of ``pipeline`` committed so far
+        (False while the queue has not committed one since it was opened: it cannot tell)."""
+        newest = self._newest.get(pipeline)
+        return newest is not None and after >= newest
 
     async def cursor(self, pipeline: str, consumer: str) -> int:
         """The id of the last record ``consumer`` acknowledged."""

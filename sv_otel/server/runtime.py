@@ -146,6 +146,7 @@ class Gateway:
                     ),
                     metrics=self.metrics,
                     max_batch_events=service.max_batch_events,
+                    batch_timeout=service.batch_timeout,
                 )
                 loop.start()
                 self._loops.append(loop)
