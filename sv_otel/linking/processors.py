@@ -12,9 +12,10 @@ Stamped: ``session.id``; ``enduser.pseudo.id`` (the browser's anonymous id);
 server bound with :func:`sv_otel.bind_user`); optionally vendor aliases (``highlight.session_id``,
 ``sessionId``), and on each request's local root span a link to the session's trace.
 
-A log record keeps every attribute it already has. A span is stamped as it starts, without
-looking at the attributes it started with (looking costs more than stamping): to record another
-session on a span, set ``session.id`` on it after it has started; the later value wins.
+A log record keeps every attribute it already has. A span is stamped as it starts, as
+``set_attributes`` would stamp it (the attributes are written by :func:`stamp_span`, which skips
+the SDK's re-validation when it provably changes nothing): to record another session on a span,
+set ``session.id`` on it after it has started; the later value wins.
 
 Add the log processor **before** the processors that export (``SimpleLogRecordProcessor``
 exports inside ``emit``, so a processor added after it is too late); span processors may come
@@ -28,7 +29,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Final
 
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.trace import Span, SpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -37,8 +38,9 @@ from opentelemetry.util.types import AnyValue
 
 from sv_otel.attributes import SESSION_ID
 from sv_otel.ids import session_trace_id
-from sv_otel.linking.identity import current_session
+from sv_otel.linking.identity import IDENTITY_KEY, SessionIdentity, current_session
 from sv_otel.linking.options import LinkingOptions
+from sv_otel.linking.span_stamp import stamp_span
 
 __all__ = ["SessionLogRecordProcessor", "SessionSpanProcessor", "session_link_context"]
 
@@ -117,21 +119,30 @@ class SessionSpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Stamp ``span`` with the session identity of ``parent_context``."""
+        # This runs for every span on the thread that starts it, so it avoids calls where a
+        # field will do: it reads the identity's stamp cache and root reference directly.
         try:
-            identity = current_session(parent_context)
-            if identity is None:
+            identity = (get_current() if parent_context is None else parent_context).get(
+                IDENTITY_KEY
+            )
+            if not isinstance(identity, SessionIdentity):
                 return
-            parent = span.parent
-            if parent is None or parent.is_remote:
-                identity.remember_root(span)
-                if self._options.session_link and identity.session_id is not None:
-                    span.add_link(
-                        session_link_context(identity.session_id),
-                        {SESSION_ID: identity.session_id},
-                    )
-            stamp = identity.attributes(self._options)
-            if stamp:
-                span.set_attributes(stamp)
+            options = self._options
+            if identity._root is None or options.session_link:
+                parent = span.parent
+                if parent is None or parent.is_remote:
+                    identity.remember_root(span)
+                    if options.session_link and identity.session_id is not None:
+                        span.add_link(
+                            session_link_context(identity.session_id),
+                            {SESSION_ID: identity.session_id},
+                        )
+            cache = identity._cache
+            stamp = (
+                cache[1] if cache is not None and cache[0] is options else identity.stamp(options)
+            )
+            if stamp.attributes:
+                stamp_span(span, stamp)
         except Exception:
             self._failures.report("SessionSpanProcessor.on_start")
 

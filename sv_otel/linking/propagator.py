@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from opentelemetry import baggage as otel_baggage
+import opentelemetry.baggage as otel_baggage
 from opentelemetry.context import Context, get_current
 from opentelemetry.propagators.textmap import (
     CarrierT,
@@ -51,6 +51,7 @@ from sv_otel.linking.carriers import (
     read_identity,
 )
 from sv_otel.linking.identity import current_session, with_identity
+from sv_otel.linking.signed import SigningOptions
 
 __all__ = ["SessionPropagator"]
 
@@ -60,32 +61,48 @@ _logger = logging.getLogger(__name__)
 class SessionPropagator(TextMapPropagator):
     """Extracts the browser session from a request; injects ``session.id`` baggage.
 
+    Signed sessions (:mod:`sv_otel.linking.signed`): with a ``token_verifier`` (or the secret in
+    ``SV_OTEL_SESSION_SECRET``), a valid ``X-Sessionvision-Session-Token`` wins over every other
+    carrier; a missing or bad token falls back to the other carriers, unless signed sessions
+    are required, in which case the request gets no session.
+
     Args:
         token_verifier: checks an ``X-Sessionvision-Session-Token`` and returns the session id
-            it vouches for, or None. A valid token wins over every other carrier.
-        require_signed: extract only a session id vouched for by a verified token; needs a
-            ``token_verifier``.
+            it vouches for, or None (e.g. :func:`sv_otel.sessions.session_token_verifier`).
+        secret: instead of ``token_verifier``: the secret tokens are signed with (``str``
+            means its UTF-8 bytes, at least 16), checked by
+            :func:`sv_otel.sessions.session_token_verifier`. With neither, the secret is read
+            from ``SV_OTEL_SESSION_SECRET`` (unset: tokens are not read).
+        require_signed: extract only a session id vouched for by a verified token; None reads
+            ``SV_OTEL_LINKING_REQUIRE_SIGNED`` (default false).
 
     Raises:
-        ConfigurationError: ``require_signed`` without a ``token_verifier``.
+        ConfigurationError: ``require_signed=True`` with neither a verifier nor a usable
+            secret; both ``token_verifier`` and ``secret``; a ``token_verifier`` that is not
+            callable; a ``secret`` shorter than 16 bytes.
     """
 
     def __init__(
         self,
         *,
         token_verifier: TokenVerifier | None = None,
-        require_signed: bool = False,
+        secret: bytes | str | None = None,
+        require_signed: bool | None = None,
     ) -> None:
-        if require_signed and token_verifier is None:
-            raise ConfigurationError(
-                "SessionPropagator: require_signed=True needs a token_verifier"
+        try:
+            signing = SigningOptions.resolve(
+                token_verifier=token_verifier, secret=secret, require_signed=require_signed
             )
-        if token_verifier is not None and not callable(token_verifier):
-            raise ConfigurationError(
-                f"SessionPropagator: token_verifier must be callable, got {token_verifier!r}"
-            )
-        self._token_verifier = token_verifier
-        self._require_signed = require_signed
+        except ConfigurationError as error:
+            raise ConfigurationError(f"SessionPropagator: {error.message}") from None
+        self._signing = signing
+        self._token_verifier = signing.token_verifier
+        self._require_signed = signing.require_signed
+
+    @property
+    def signing(self) -> SigningOptions:
+        """The signed-session options in force."""
+        return self._signing
 
     def extract(
         self,

@@ -5,6 +5,10 @@
 * :func:`create_grpc_server` and :func:`create_http_app` build each transport alone;
 * :class:`ReceiverSettings` / :class:`TLSSettings` hold addresses, limits, auth, TLS and CORS.
 
+``sv-otel serve`` runs it as its ``otlp`` receiver type: :mod:`sv_otel.receiver.config` reads the
+Collector-style configuration block, :mod:`sv_otel.receiver.component` serves it in the gateway
+(neither is imported here).
+
 Each takes an :class:`~sv_otel.EventSink`: converted events are submitted to it, and its
 :class:`~sv_otel.errors.QueueFullError` becomes HTTP 503 + ``Retry-After`` or gRPC
 ``UNAVAILABLE`` + ``RetryInfo``.

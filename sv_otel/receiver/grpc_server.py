@@ -14,14 +14,13 @@ from typing import Final
 
 import grpc
 
-from sv_otel.components import EventSink
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver.auth import check_bearer
-from sv_otel.receiver.handler import ExportHandler
+from sv_otel.receiver.handler import ExportHandler, Sinks
 from sv_otel.receiver.metrics import count_request
 from sv_otel.receiver.settings import ReceiverSettings, TLSSettings
 from sv_otel.receiver.signals import SIGNALS, Signal
-from sv_otel.receiver.status import Failure, failure_for, grpc_trailers
+from sv_otel.receiver.status import Failure, failure_for, grpc_trailers, not_served
 
 __all__ = ["MAX_RESPONSE_BYTES", "OTLPServicer", "create_grpc_server"]
 
@@ -48,10 +47,14 @@ class OTLPServicer:
     async def Export(self, request: bytes, context: ServicerContext) -> bytes:
         """Handle one ``Export`` call; abort with the mapped status on failure."""
         failure: Failure | None = None
+        body, partial = b"", False
         try:
             if self._token is not None:
                 check_bearer(_metadata(context, "authorization"), self._token)
-            body, partial = await self._handler.export(self.signal, request, json=False)
+            if not self._handler.serves(self.signal):
+                failure = not_served(self.signal)
+            else:
+                body, partial = await self._handler.export(self.signal, request, json=False)
         except Exception as error:  # every failure becomes a gRPC status, never a crash
             failure = failure_for(error)
         if failure is not None:
@@ -69,7 +72,7 @@ class OTLPServicer:
 
 
 def create_grpc_server(
-    sink: EventSink, settings: ReceiverSettings | None = None, *, reuse_port: bool = False
+    sink: Sinks, settings: ReceiverSettings | None = None, *, reuse_port: bool = False
 ) -> tuple[grpc.aio.Server, int]:
     """Build the OTLP/gRPC server, bound to ``settings.grpc_address`` but not started.
 
@@ -77,7 +80,9 @@ def create_grpc_server(
     to stop, ``await server.stop(grace)`` (in-flight calls finish within ``grace``).
 
     Args:
-        sink: where converted events go (:class:`~sv_otel.EventSink`).
+        sink: where converted events go (:class:`~sv_otel.EventSink`), or a sink per signal
+            name (``{"logs": ..., "traces": ...}``); a signal without one is answered
+            ``UNIMPLEMENTED``.
         settings: address, limits, token and TLS; default ``ReceiverSettings()``.
         reuse_port: let several processes listen on the same port (``SO_REUSEPORT``, for
             worker processes); off, a port already in use is an error.

@@ -5,35 +5,66 @@ order of the rest: convert the records, hand the events to the :class:`~sv_otel.
 may refuse with :class:`~sv_otel.errors.QueueFullError`), count, and encode the response.
 Conversion of big bodies runs in a worker thread so that one 64 MiB request does not stall every
 other connection of the event loop.
+
+A handler has one sink for every signal, or one per signal (``{"logs": ..., "traces": ...}``, as
+``sv-otel serve`` routes each signal to its own pipelines); a signal without a sink is not served.
+A sink that also implements :class:`RoomCheck` is asked before the conversion, so a request
+that would certainly be refused for lack of room costs no decoding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 from sv_otel.components import EventSink
 from sv_otel.receiver.convert import Conversion, convert_request, encode_response
 from sv_otel.receiver.metrics import count_conversion
-from sv_otel.receiver.signals import Signal
+from sv_otel.receiver.signals import SIGNALS, Signal
 
-__all__ = ["OFFLOAD_BYTES", "ExportHandler"]
+__all__ = ["OFFLOAD_BYTES", "ExportHandler", "RoomCheck", "Sinks"]
+
+Sinks: TypeAlias = EventSink | Mapping[str, EventSink]
+"""One sink for every signal, or a sink per signal name (``logs``, ``traces``)."""
 
 OFFLOAD_BYTES: Final = 1024 * 1024
 """Bodies larger than this are converted in a worker thread."""
+
+
+@runtime_checkable
+class RoomCheck(Protocol):
+    """A sink that can tell, before a request is converted, that it would refuse it."""
+
+    def check_room(self, size: int) -> None:
+        """Raise :class:`~sv_otel.errors.QueueFullError` if a request body of ``size`` bytes
+        would certainly be refused now; return otherwise (the submit may still refuse)."""
+        ...
 
 
 class ExportHandler:
     """Turns one OTLP export request into events for a sink, and answers it.
 
     Args:
-        sink: where converted events go.
+        sink: where converted events go: one sink, or one per signal name (see :data:`Sinks`).
         offload_bytes: bodies above this size are converted off the event loop.
     """
 
-    def __init__(self, sink: EventSink, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
-        self._sink = sink
+    def __init__(self, sink: Sinks, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
+        if isinstance(sink, Mapping):
+            self._sinks = dict(sink)
+        else:
+            self._sinks = {s.name: sink for s in SIGNALS if s.translate is not None}
+        self._room_checks = {
+            name: sink.check_room
+            for name, sink in self._sinks.items()
+            if isinstance(sink, RoomCheck)
+        }
         self._offload_bytes = offload_bytes
+
+    def serves(self, signal: Signal) -> bool:
+        """Whether ``signal`` is served: it has a sink, or it never needs one (metrics)."""
+        return signal.translate is None or signal.name in self._sinks
 
     async def export(self, signal: Signal, data: bytes, *, json: bool) -> tuple[bytes, bool]:
         """Handle one request body.
@@ -50,12 +81,15 @@ class ExportHandler:
             InvalidOTLPError: the body does not decode.
             QueueFullError: the sink has no room; nothing of the request was kept.
         """
+        check_room = self._room_checks.get(signal.name)
+        if check_room is not None:
+            check_room(len(data))
         if len(data) > self._offload_bytes:
             conversion = await asyncio.to_thread(convert_request, signal, data, json=json)
         else:
             conversion = convert_request(signal, data, json=json)
         if conversion.events:
-            await self._sink.submit(conversion.events)
+            await self._sinks[signal.name].submit(conversion.events)
         count_conversion(conversion)
         return self._respond(conversion, json=json)
 

@@ -12,6 +12,7 @@ answered by the CORS layer)
 unknown path                                          404
 ``Content-Type`` neither protobuf nor JSON            415 (a JSON ``Status``)
 bearer token required and missing or wrong            401, ``WWW-Authenticate: Bearer``
+a signal without a sink (see ``create_http_app``)     404 (a ``Status``)
 body over ``max_request_bytes`` (raw or unzipped)     413
 unsupported ``Content-Encoding``, corrupt gzip,       400 with ``Status`` + ``BadRequest``
 undecodable body
@@ -22,13 +23,14 @@ otherwise                                             200 with ``Export*ServiceR
 ====================================================  =======================================
 
 Serve it with uvicorn (:class:`~sv_otel.receiver.server.OTLPReceiver` does) or test it through
-``httpx.ASGITransport``.
+``httpx.ASGITransport``. ``sv-otel serve`` adds its ``/healthz``, ``/readyz`` and ``/metrics``
+routes (``extra_routes``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
 from starlette.applications import Starlette
@@ -37,16 +39,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from sv_otel.components import EventSink
 from sv_otel.receiver.auth import check_bearer
 from sv_otel.receiver.body import decode_body, read_body
-from sv_otel.receiver.handler import ExportHandler
+from sv_otel.receiver.handler import ExportHandler, Sinks
 from sv_otel.receiver.metrics import count_request
 from sv_otel.receiver.settings import ReceiverSettings
 from sv_otel.receiver.signals import BY_PATH, SIGNALS, Signal
-from sv_otel.receiver.status import Failure, encode_status, failure_for, retry_after_header
+from sv_otel.receiver.status import (
+    Failure,
+    encode_status,
+    failure_for,
+    not_served,
+    retry_after_header,
+)
 
 __all__ = ["JSON", "PROTOBUF", "create_http_app"]
 
@@ -62,19 +69,29 @@ _NOT_FOUND = grpc.StatusCode.NOT_FOUND
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def create_http_app(sink: EventSink, settings: ReceiverSettings | None = None) -> Starlette:
+def create_http_app(
+    sink: Sinks,
+    settings: ReceiverSettings | None = None,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """Build the OTLP/HTTP ASGI app.
 
     Args:
-        sink: where converted events go (:class:`~sv_otel.EventSink`).
+        sink: where converted events go (:class:`~sv_otel.EventSink`), or a sink per signal
+            name (``{"logs": ..., "traces": ...}``); a signal without one is answered 404.
         settings: limits, bearer token and CORS (addresses and TLS are the server's business);
             default :class:`~sv_otel.receiver.settings.ReceiverSettings` ``()``.
+        extra_routes: more routes served by the same app (they are not OTLP endpoints).
     """
     settings = settings or ReceiverSettings()
     handler = ExportHandler(sink)
     routes = [
-        Route(signal.path, _endpoint(signal, handler, settings), methods=["POST"])
-        for signal in SIGNALS
+        *extra_routes,
+        *(
+            Route(signal.path, _endpoint(signal, handler, settings), methods=["POST"])
+            for signal in SIGNALS
+        ),
     ]
     return Starlette(
         routes=routes,
@@ -86,6 +103,7 @@ def create_http_app(sink: EventSink, settings: ReceiverSettings | None = None) -
 def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings) -> Endpoint:
     limit = settings.max_request_bytes
     token = settings.bearer_token
+    served = handler.serves(signal)
 
     async def export(request: Request) -> Response:
         media_type = _media_type(request.headers.get("content-type"))
@@ -94,6 +112,8 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
             if media_type is None:
                 return _failure(signal, _unsupported_media_type(request), json=True)
             check_bearer(request.headers.get("authorization"), token)
+            if not served:
+                return _failure(signal, not_served(signal), json=json)
             raw = await read_body(request.stream(), request.headers.get("content-length"), limit)
             data = decode_body(raw, request.headers.get("content-encoding"), limit)
             body, partial = await handler.export(signal, data, json=json)

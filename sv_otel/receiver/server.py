@@ -25,9 +25,9 @@ from types import TracebackType
 import grpc
 import uvicorn
 
-from sv_otel.components import EventSink
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver.grpc_server import create_grpc_server
+from sv_otel.receiver.handler import Sinks
 from sv_otel.receiver.http_app import create_http_app
 from sv_otel.receiver.settings import ReceiverSettings, split_address
 
@@ -46,14 +46,15 @@ class OTLPReceiver:
     """OTLP/gRPC and OTLP/HTTP in one object, started and stopped together.
 
     Args:
-        sink: where converted events go (:class:`~sv_otel.EventSink`).
+        sink: where converted events go (:class:`~sv_otel.EventSink`), or a sink per signal
+            name (``{"logs": ..., "traces": ...}``); signals without one are refused.
         settings: addresses, limits, auth, TLS, CORS; default ``ReceiverSettings()``.
         reuse_port: bind with ``SO_REUSEPORT`` so several worker processes share the ports.
     """
 
     def __init__(
         self,
-        sink: EventSink,
+        sink: Sinks,
         settings: ReceiverSettings | None = None,
         *,
         reuse_port: bool = False,

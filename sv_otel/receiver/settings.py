@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
     "ReceiverSettings",
     "TLSSettings",
+    "is_cors_origin",
     "split_address",
 ]
 
@@ -118,7 +119,7 @@ class ReceiverSettings:
                 "spaces"
             )
         for origin in self.cors_allowed_origins:
-            if type(origin) is not str or not _ORIGIN.fullmatch(origin):
+            if not is_cors_origin(origin):
                 raise ConfigurationError(
                     "ReceiverSettings.cors_allowed_origins: expected origins like "
                     f"'https://app.example.com' or '*', got {origin!r}"
@@ -135,7 +136,7 @@ class ReceiverSettings:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> ReceiverSettings:
-        """Read a configuration block, e.g. the ``otlp`` receiver's in ``sv-otel serve``'s file::
+        """Read a flat configuration mapping, for programs that embed the receiver::
 
             grpc_address: 0.0.0.0:4317   # null disables gRPC
             http_address: 0.0.0.0:4318   # null disables HTTP
@@ -207,6 +208,12 @@ def _tls(mapping: Mapping[str, object]) -> TLSSettings:
     if cert_file is None or key_file is None:
         raise ConfigurationError("otlp receiver: tls: cert_file and key_file must be paths")
     return TLSSettings(cert_file, key_file, client_ca_file)
+
+
+def is_cors_origin(origin: object) -> bool:
+    """Whether ``origin`` is an allowed-origin entry: ``scheme://host[:port]`` (the host may
+    hold ``*`` wildcards, e.g. ``https://*.example.org``) or ``*`` alone."""
+    return type(origin) is str and _ORIGIN.fullmatch(origin) is not None
 
 
 def split_address(address: str, where: str = "address") -> tuple[str, int]:

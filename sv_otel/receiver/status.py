@@ -11,6 +11,8 @@ undecodable data, bad gzip,    400     INVALID_ARGUMENT       no (``BadRequest``
 unsupported Content-Encoding
 over ``max_request_bytes``     413     RESOURCE_EXHAUSTED     no (no ``RetryInfo``)
 missing or wrong bearer token  401     UNAUTHENTICATED        no
+a signal the receiver has no   404     UNIMPLEMENTED          no
+sink for (:func:`not_served`)
 queue full (``QueueFullError``)  503   UNAVAILABLE            yes, after ``Retry-After`` /
                                                               ``RetryInfo``
 anything unexpected            500     INTERNAL               no
@@ -43,6 +45,7 @@ from sv_otel.errors import (
     SvOtelError,
 )
 from sv_otel.otlp_json import encode_json
+from sv_otel.receiver.signals import Signal
 
 __all__ = [
     "GRPC_STATUS_DETAILS_KEY",
@@ -51,6 +54,7 @@ __all__ = [
     "encode_status",
     "failure_for",
     "grpc_trailers",
+    "not_served",
     "retry_after_header",
     "to_status",
 ]
@@ -107,6 +111,12 @@ def failure_for(error: BaseException) -> Failure:
     return Failure(
         500, grpc.StatusCode.INTERNAL, "internal error; see the receiver's log", "failed"
     )
+
+
+def not_served(signal: Signal) -> Failure:
+    """The answer for a signal this receiver takes no data of (it has no sink for it)."""
+    message = f"{signal.name}: not accepted by this receiver (it feeds no {signal.name} pipeline)"
+    return Failure(404, grpc.StatusCode.UNIMPLEMENTED, message, "unsupported")
 
 
 def to_status(failure: Failure) -> Status:

@@ -4,9 +4,13 @@
 kind        type                        component
 ==========  ==========================  ===================================================
 receiver    ``sessionvision``           browser ingest (:mod:`sv_otel.ingest`)
+processor   ``sessions``                session lifecycle (:mod:`sv_otel.sessions.component`)
+receiver    ``otlp``                    OTLP/gRPC + HTTP in (:mod:`sv_otel.receiver.component`)
 exporter    ``file``                    OTLP/JSON lines (:mod:`sv_otel.exporter.file`)
 exporter    ``otlp``, ``otlp_grpc``     OTLP/gRPC (:mod:`sv_otel.exporter.otlp_grpc`)
 exporter    ``otlphttp``, ``otlp_http`` OTLP/HTTP (:mod:`sv_otel.exporter.otlp_http`)
+exporter    ``sessionvision``           an ingest host (:mod:`sv_otel.sessionvision.component`)
+exporter    ``sessionvision_file``      sessionvision JSON lines (same module)
 ==========  ==========================  ===================================================
 
 Other parts of sv_otel add theirs with one ``registry.register(...)`` line each in
@@ -25,7 +29,12 @@ from sv_otel.exporter.otlp_http import OTLPHttpExporter
 from sv_otel.exporter.otlp_settings import OTLPSettings, parse_otlp_settings
 from sv_otel.ingest.receiver import create_ingest_receiver
 from sv_otel.ingest.settings import parse_ingest_settings
+from sv_otel.receiver.component import create_otlp_receiver
+from sv_otel.receiver.config import parse_otlp_receiver_config
 from sv_otel.server.registry import ComponentContext, Registry
+from sv_otel.sessions.component import create_sessions_processor
+from sv_otel.sessions.settings import parse_sessions_settings
+from sv_otel.sessionvision import component as sessionvision
 
 __all__ = ["register_builtins"]
 
@@ -55,8 +64,30 @@ def register_builtins(registry: Registry) -> None:
     registry.register(
         "receiver", "sessionvision", parse_ingest_settings, create_ingest_receiver, serves_http=True
     )
+    registry.register(
+        "receiver",
+        "otlp",
+        parse_otlp_receiver_config,
+        create_otlp_receiver,
+        serves_http=lambda config: config.serves_http,
+    )
     registry.register("exporter", "file", parse_file_settings, _file)
+    registry.register(
+        "exporter",
+        "sessionvision",
+        sessionvision.parse_sessionvision_settings,
+        sessionvision.create_sessionvision_exporter,
+    )
+    registry.register(
+        "exporter",
+        "sessionvision_file",
+        sessionvision.parse_sessionvision_file_settings,
+        sessionvision.create_sessionvision_file_exporter,
+    )
     for name in ("otlp", "otlp_grpc"):
         registry.register("exporter", name, partial(parse_otlp_settings, http=False), _otlp_grpc)
     for name in ("otlphttp", "otlp_http"):
         registry.register("exporter", name, partial(parse_otlp_settings, http=True), _otlp_http)
+    registry.register(
+        "processor", "sessions", parse_sessions_settings, create_sessions_processor, exclusive=True
+    )

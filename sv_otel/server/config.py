@@ -4,14 +4,15 @@
 
     receivers:            # sources of events, by id (type[/name])
       sessionvision:      #   see sv_otel.ingest.settings
-    processors: {}        # e.g. sessions (registered by sv_otel.sessions)
+    processors:           # between receivers and the queue, by id
+      sessions:           #   session lifecycle (sv_otel.sessions.settings)
     exporters:            # destinations, by id
       file:               #   OTLP/JSON lines (sv_otel.exporter.file)
       otlp:               #   OTLP/gRPC (alias otlp_grpc); otlphttp (alias otlp_http) for HTTP
         endpoint: http://collector:4317
     service:
       pipelines:          # <signal>[/name]: signal is logs or traces
-        logs:   {receivers: [sessionvision], processors: [], exporters: [file]}
+        logs:   {receivers: [sessionvision], processors: [sessions], exporters: [file]}
         traces: {receivers: [sessionvision], exporters: [file]}
       data_dir: ./sv-otel-data      # --data-dir
       workers: 1                    # --workers
@@ -106,12 +107,22 @@ class GatewayConfig:
 
 
 def default_config() -> dict[str, Any]:
-    """The embedded configuration: browser ingest on 127.0.0.1:8080 into OTLP/JSON files."""
+    """The embedded configuration: browser ingest on 127.0.0.1:8080 into OTLP/JSON files.
+
+    The ``logs`` pipeline has the ``sessions`` processor (``session.start`` / ``session.end``
+    log records and summaries; ``sv-otel serve --no-sessions`` takes it out).
+    """
     pipeline = {"receivers": ["sessionvision"], "exporters": ["file"]}
     return {
         "receivers": {"sessionvision": None},
+        "processors": {"sessions": None},
         "exporters": {"file": None},
-        "service": {"pipelines": {"logs": dict(pipeline), "traces": dict(pipeline)}},
+        "service": {
+            "pipelines": {
+                "logs": {**pipeline, "processors": ["sessions"]},
+                "traces": dict(pipeline),
+            }
+        },
     }
 
 
@@ -160,6 +171,7 @@ def load_config(raw: Mapping[str, Any], registry: Registry) -> GatewayConfig:
         components[key] = found
     service = root.section("service")
     pipelines = _pipelines(service.section("pipelines"), components)
+    _check_exclusive(components["processors"], pipelines)
     settings = _service(service)
     service.finish()
     root.finish()
@@ -206,6 +218,24 @@ def _pipelines(
         )
     section.finish()
     return pipelines
+
+
+def _check_exclusive(
+    processors: Mapping[str, Component], pipelines: Mapping[str, PipelineConfig]
+) -> None:
+    """Refuse a second use of a processor type that owns state in the data directory."""
+    uses: dict[str, list[str]] = {}
+    for pipeline in pipelines.values():
+        for processor_id in pipeline.processors:
+            component_type = processors[processor_id].type
+            if component_type.exclusive:
+                uses.setdefault(component_type.type, []).append(f"{pipeline.id} ({processor_id})")
+    for type_name, found in uses.items():
+        if len(found) > 1:
+            raise ConfigurationError(
+                f"service.pipelines: a {type_name} processor keeps its state in the data "
+                f"directory, so one pipeline only may use one; used by {', '.join(found)}"
+            )
 
 
 def _service(service: ConfigSection) -> ServiceSettings:

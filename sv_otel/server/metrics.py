@@ -19,8 +19,10 @@ metric                                       labels   meaning
 ``sv_otel_exporter_dead_lettered_events_total`` exporter events written to the dead-letter file
 ===========================================  =======  ===================================
 
-With several worker processes, ``sv-otel serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before it
-starts them and every worker answers ``/metrics`` with the sum over all workers.
+Components may also count in prometheus_client's default registry (the OTLP receiver's and the
+sessionvision exporters' counters do); ``/metrics`` shows those too. With several worker
+processes, ``sv-otel serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before it starts them and every
+worker answers ``/metrics`` with the sum over all workers, of every counter.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -96,4 +98,6 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        if self.multiprocess:  # the files of every worker hold every registry's counters
+            return generate_latest(self.registry)
+        return generate_latest(self.registry) + generate_latest(REGISTRY)

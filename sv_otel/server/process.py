@@ -80,6 +80,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 def _worker_main(raw: Mapping[str, Any], worker: int, workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="sv-otel: %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request at info
     config = load_config(raw, REGISTRY)
     _run(serve_worker(config, worker, workers, lambda line: print(line, flush=True)))
 

@@ -19,6 +19,12 @@ processor    :class:`~sv_otel.components.EventProcessor`   between receivers and
 exporter     :class:`~sv_otel.components.EventExporter`    consumer of one pipeline's queue
 ===========  ===========================================  ====================================
 
+A processor that is also an :class:`HttpRouteProvider` gets its routes served by the HTTP
+receivers that feed its pipeline and have a CORS policy (browser-facing ones), bound to that
+receiver's sink and policy (e.g. the ``sessions`` processor's ``/api/v1/sessions/start``). A type
+registered with ``exclusive=True`` owns state in the data directory: the configuration may use
+one component of that type, in one pipeline.
+
 sv_otel's own types are registered in :func:`sv_otel.server.builtins.register_builtins`, one
 line each, and added to :data:`REGISTRY` on its first use::
 
@@ -32,24 +38,29 @@ run time works in one process only (tests, embedding).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
 from sv_otel.components import EventSink
 from sv_otel.errors import ConfigurationError
+from sv_otel.event import Event
 from sv_otel.server.metrics import GatewayMetrics
 from sv_otel.server.section import ConfigSection
+
+if TYPE_CHECKING:
+    from sv_otel.ingest.cors import CorsPolicy
 
 __all__ = [
     "REGISTRY",
     "ComponentContext",
     "ComponentKind",
     "ComponentType",
+    "HttpRouteProvider",
     "Receiver",
     "Registry",
     "split_id",
@@ -73,6 +84,17 @@ class Receiver(Protocol):
         ...
 
 
+@runtime_checkable
+class HttpRouteProvider(Protocol):
+    """A processor that also answers HTTP requests (see the module docstring)."""
+
+    def http_routes(
+        self, submit: Callable[[Sequence[Event]], Awaitable[None]], cors: CorsPolicy
+    ) -> Sequence[BaseRoute]:
+        """Routes for one receiver: ``submit`` hands events to its sink, ``cors`` is its policy."""
+        ...
+
+
 @dataclass(frozen=True)
 class ComponentContext:
     """What a component's ``create`` gets besides its settings.
@@ -84,8 +106,9 @@ class ComponentContext:
         data_dir: the gateway's data directory (queue, exports, dead letters live here).
         worker: this process's worker index (0-based); workers: how many there are.
         metrics: the process's :class:`~sv_otel.server.metrics.GatewayMetrics`.
-        extra_routes: routes an HTTP receiver should also serve (``/healthz``, ``/readyz``,
-            ``/metrics``), set for the first HTTP receiver only.
+        extra_routes: routes an HTTP receiver should also serve: ``/healthz``, ``/readyz``,
+            ``/metrics`` (the first HTTP receiver only) and those of the
+            :class:`HttpRouteProvider` processors of its pipelines.
     """
 
     name: str
@@ -111,8 +134,18 @@ class ComponentType:
     type: str
     parse: Callable[[ConfigSection], Any]
     create: Callable[[Any, ComponentContext], Any]
-    serves_http: bool = False
-    """Whether it runs an HTTP server that can carry ``extra_routes``."""
+    serves_http: bool | Callable[[Any], bool] = False
+    """Whether it runs an HTTP server that can carry ``extra_routes`` (or a function of its
+    settings saying so, for types whose HTTP server can be turned off)."""
+
+    exclusive: bool = False
+    """Whether at most one component of this type may be used, in one pipeline."""
+
+    def http_served(self, settings: Any) -> bool:
+        """Whether a component of this type with ``settings`` runs an HTTP server."""
+        if callable(self.serves_http):
+            return self.serves_http(settings)
+        return self.serves_http
 
 
 @dataclass
@@ -131,12 +164,15 @@ class Registry:
         parse: Callable[[ConfigSection], Any],
         create: Callable[[Any, ComponentContext], Any],
         *,
-        serves_http: bool = False,
+        serves_http: bool | Callable[[Any], bool] = False,
+        exclusive: bool = False,
     ) -> None:
         """Register (or replace) the component type ``type_name`` of ``kind``."""
         if kind not in _KINDS:
             raise ValueError(f"unknown component kind {kind!r}")
-        self.types[kind][type_name] = ComponentType(kind, type_name, parse, create, serves_http)
+        self.types[kind][type_name] = ComponentType(
+            kind, type_name, parse, create, serves_http, exclusive
+        )
 
     def get(self, kind: ComponentKind, component_id: str, where: str) -> ComponentType:
         """The type of ``component_id`` (``type[/name]``).

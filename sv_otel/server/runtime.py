@@ -2,9 +2,10 @@
 
 Start: open the queue shards, create exporters and their delivery loops, processors, then the
 receivers (last, so nothing is accepted before it can be queued). Stop (graceful): mark not
-ready, shut the receivers down (requests in flight finish), give processors their ``shutdown``,
-keep exporting until the queue is empty or ``shutdown_timeout`` passes, then close everything.
-What was not exported stays in the queue for the next start.
+ready, shut the receivers down (requests in flight finish), give processors their ``shutdown``
+(if the gateway had started: a failed start ends no session), keep exporting until the queue is
+empty or ``shutdown_timeout`` passes, then close everything. What was not exported stays in the
+queue for the next start.
 
 With ``workers`` processes, worker ``i`` writes to ``queue/shard-i.db`` and also drains any shard
 ``k`` with ``k % workers == i`` left by an earlier run with more workers.
@@ -29,12 +30,13 @@ from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.queue import LOG_RECORDS, DurableQueue
-from sv_otel.server.config import GatewayConfig
+from sv_otel.server.config import Component, GatewayConfig
 from sv_otel.server.health import health_routes
 from sv_otel.server.metrics import GatewayMetrics
 from sv_otel.server.pipeline import Pipeline, ReceiverSink, now_ms
-from sv_otel.server.registry import ComponentContext, Receiver
+from sv_otel.server.registry import ComponentContext, HttpRouteProvider, Receiver
 from sv_otel.server.sockets import HttpServer, bind_socket
 
 __all__ = ["Gateway"]
@@ -51,6 +53,7 @@ class _Export:
     pipeline: str
     exporter: EventExporter
     policy: RetryPolicy
+    max_batch_events: int | None = None
 
 
 class Gateway:
@@ -145,7 +148,7 @@ class Gateway:
                         data_dir / "deadletter", export.pipeline, export.exporter.name
                     ),
                     metrics=self.metrics,
-                    max_batch_events=service.max_batch_events,
+                    max_batch_events=export.max_batch_events or service.max_batch_events,
                     batch_timeout=service.batch_timeout,
                 )
                 loop.start()
@@ -164,6 +167,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Graceful stop (see the module docstring)."""
+        started = self.status == "ready"
         self.status = "stopping"
         for receiver in self.receivers.values():
             try:
@@ -174,7 +178,8 @@ class Gateway:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
-        await self._shutdown_processors()
+        if started:
+            await self._shutdown_processors()
         timeout = self.config.service.shutdown_timeout
         await asyncio.gather(*(loop.stop(drain=True, timeout=timeout) for loop in self._loops))
         for export in self._exports:
@@ -242,7 +247,10 @@ class Gateway:
                 policy = getattr(component.settings, "retry", None)
                 if not isinstance(policy, RetryPolicy):
                     policy = RetryPolicy()
-                self._exports.append(_Export(pipeline.id, exporter, policy))
+                # An exporter's settings may ask for batches of their own size.
+                batch = getattr(component.settings, "max_batch_events", None)
+                batch = batch if isinstance(batch, int) else None
+                self._exports.append(_Export(pipeline.id, exporter, policy, batch))
 
     def _create_pipelines(self) -> None:
         for pipeline in self.config.pipelines.values():
@@ -267,12 +275,15 @@ class Gateway:
             ]
             if not feeds:
                 continue
+            sink = ReceiverSink(feeds, self.queue, self._pending_polled)
             context = self._context(receiver_id)
-            if extra and component.type.serves_http:
-                context = dataclasses.replace(context, extra_routes=extra)
+            if component.type.http_served(component.settings):
+                served = (*extra, *_processor_routes(component, feeds, sink))
+                if served:
+                    context = dataclasses.replace(context, extra_routes=served)
                 extra = ()
             receiver = component.type.create(component.settings, context)
-            await receiver.start(ReceiverSink(feeds, self.queue))
+            await receiver.start(sink)
             self.receivers[receiver_id] = receiver
 
     async def _poll_processors(self) -> None:
@@ -309,9 +320,32 @@ class Gateway:
         batches = {p: events for p, events in self._pending_polled.items() if events}
         if not batches:
             return
+        self._pending_polled.clear()  # the same dict: receiver sinks add to it too
         try:
             await self.queue.put(batches)
-        except QueueFullError:
+        except BaseException as exc:
+            for pipeline_id, events in batches.items():  # kept, ahead of what came meanwhile
+                pending = self._pending_polled
+                pending[pipeline_id] = events + pending.get(pipeline_id, [])
+            if not isinstance(exc, QueueFullError):
+                raise
             logger.warning("queue full: processor events kept for the next poll")
-            return
-        self._pending_polled = {}
+
+
+def _processor_routes(
+    receiver: Component, feeds: Sequence[Pipeline], sink: ReceiverSink
+) -> tuple[BaseRoute, ...]:
+    """The routes the processors of ``feeds`` serve on ``receiver``, if it faces browsers.
+
+    A receiver faces browsers when its settings carry a CORS policy (``settings.cors``); the
+    routes submit through its ``sink`` and answer with its policy.
+    """
+    cors = getattr(receiver.settings, "cors", None)
+    if not isinstance(cors, CorsPolicy):
+        return ()
+    routes: list[BaseRoute] = []
+    for pipeline in feeds:
+        for processor in pipeline.processors:
+            if isinstance(processor, HttpRouteProvider):
+                routes.extend(processor.http_routes(sink.submit, cors))
+    return tuple(routes)

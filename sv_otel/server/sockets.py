@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import Mapping
 
 import uvicorn
@@ -45,7 +46,9 @@ class HttpServer:
     """uvicorn serving ``app`` on one socket, started and stopped by the caller.
 
     ``header_timeout`` bounds how long a connection may take to deliver a request's headers;
-    ``routes`` are paths the protocol answers without ASGI (:class:`DirectRoute`).
+    ``routes`` are paths the protocol answers without ASGI (:class:`DirectRoute`). With
+    ``certfile`` and ``keyfile`` it serves HTTPS; with ``client_ca_file`` too, clients must
+    present a certificate signed by that CA (mutual TLS).
     """
 
     def __init__(
@@ -56,6 +59,9 @@ class HttpServer:
         graceful_timeout: int = 10,
         header_timeout: float = 10.0,
         routes: Mapping[str, DirectRoute] | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        client_ca_file: str | None = None,
     ):
         self.socket = sock
         config = uvicorn.Config(
@@ -68,6 +74,10 @@ class HttpServer:
             http=http_protocol(header_timeout, routes),
             proxy_headers=False,
             server_header=False,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            ssl_ca_certs=client_ca_file,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca_file else ssl.CERT_NONE,
         )
         config.load()
         self._server = uvicorn.Server(config)

@@ -9,6 +9,10 @@
   ``POST /api/v1/sessions/start``.
 * :func:`list_sessions` / :func:`show_session`: what ``sv-otel sessions`` prints.
 
+``sv-otel serve`` runs them as its ``sessions`` processor: :mod:`sv_otel.sessions.settings`
+(the YAML settings) and :mod:`sv_otel.sessions.component` (the processor and its start route),
+imported by the gateway only.
+
 The Highlight Session JSON Schema the documents follow ships beside this module
 (:data:`HIGHLIGHT_SCHEMA_PATH`).
 """

@@ -7,7 +7,8 @@ Everything the lifecycle processor writes lives under ``<data dir>/sessions/``::
     summaries.jsonl     one Highlight Session document per ended session, one a line
     events.jsonl        the events of each session (up to ``record_events`` a session) and its
                         lifecycle events, one sessionvision event a line
-    lock                held by the one process that owns the directory
+    lock                locked (flock) by each processor call, so that processes sharing
+                        the directory (a gateway's workers) take turns
 
 The two ``.jsonl`` files rotate at ``max_file_bytes`` to ``<name>.1`` (one older generation is
 kept), so the directory stays within about four times that size.

@@ -5,6 +5,10 @@ renamed to ``<name>.1`` (replacing the previous ``.1``) and a new file is starte
 together stay under about twice ``max_bytes``. :func:`read_json_lines` reads the older generation
 first, then the current one, and reports lines that are not JSON objects (a line cut short by a
 crash, say) instead of failing.
+
+Several processes may append to one file when they take turns (the session processors of a
+gateway's workers hold the directory's lock): each append goes to the file now at the path,
+reopening it when another process has rotated it, and the size is the file's own.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class RotatingJsonLines:
         out = self._open()
         out.write(data)
         out.flush()
-        self._size += len(data)
+        self._size = out.tell()  # the end of the file, whoever wrote the rest
         if self._size >= self._max_bytes:
             self._rotate()
 
@@ -52,10 +56,17 @@ class RotatingJsonLines:
             self._file = None
 
     def _open(self) -> IO[bytes]:
+        if self._file is not None and not self._is_current(self._file):
+            self.close()  # another process rotated it
         if self._file is None:
             self._file = open(self._path, "ab")  # noqa: SIM115 - kept open across calls
-            self._size = self._file.tell()
         return self._file
+
+    def _is_current(self, file: IO[bytes]) -> bool:
+        try:
+            return os.stat(self._path).st_ino == os.fstat(file.fileno()).st_ino
+        except FileNotFoundError:
+            return False
 
     def _rotate(self) -> None:
         self.close()

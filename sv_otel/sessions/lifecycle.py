@@ -23,6 +23,12 @@ without lifecycle events, like every late event of an ended session. Ended ids a
 directory (after a crash, or a shutdown with ``end_on_shutdown=False``) continues the same
 sessions: no second ``session.start``.
 
+**Several processes.** Processors of several processes may share the directory (the workers of
+``sv-otel serve --workers N``, whose requests land on any worker): each call holds the
+directory's lock and first takes in what the others committed (see
+:mod:`sv_otel.sessions.store`), so a session starts and ends once whichever worker sees its
+events, and the cap counts the sessions of all of them. Timeouts are exact to the poll interval.
+
 Usage (the gateway's part)::
 
     processor = SessionLifecycleProcessor(data_dir, SessionConfig(inactivity_timeout=1800))
@@ -30,7 +36,7 @@ Usage (the gateway's part)::
     out = processor.poll(now_ms)  # periodically: timeouts
     out = processor.shutdown(now_ms)  # once, on a graceful stop
 
-The methods are thread-safe (one lock); the directory belongs to one process at a time.
+The methods are thread-safe (one lock), and safe across processes (the directory's lock).
 """
 
 from __future__ import annotations
@@ -75,7 +81,7 @@ class SessionLifecycleProcessor:
         config: timeouts, caps and summary settings.
 
     Raises:
-        ConfigurationError: the directory is used by another process, or cannot be used.
+        ConfigurationError: the directory or its state cannot be used.
     """
 
     name: str = "sessions"
@@ -95,10 +101,14 @@ class SessionLifecycleProcessor:
         self._by_seen: dict[str, SessionState] = {}
         self._by_start: dict[str, SessionState] = {}
         try:
-            self._store.save_settings(
-                {"project_id": self.config.project_id, "session_url": self.config.session_url}
-            )
-            self._load()
+            with self._store.locked():
+                self._store.save_settings(
+                    {"project_id": self.config.project_id, "session_url": self.config.session_url}
+                )
+                self._load()
+        except sqlite3.Error as exc:
+            self._store.close()
+            raise ConfigurationError(f"{directory}: unusable session state ({exc})") from None
         except ConfigurationError:
             self._store.close()
             raise
@@ -132,17 +142,19 @@ class SessionLifecycleProcessor:
         """
         with self._lock:
             self._check_open()
-            run = _Run(self)
-            try:
-                known = self._known(events)
-            except sqlite3.Error as exc:
-                raise QueueFullError(
-                    f"session state: could not be read ({exc}); try again", retry_after=1.0
-                ) from None
-            for event in events:
-                run.add(event, now_ms, known)
-            self._commit(run)
-            return run.out
+            with self._store.locked():
+                self._sync()
+                run = _Run(self)
+                try:
+                    known = self._known(events)
+                except sqlite3.Error as exc:
+                    raise QueueFullError(
+                        f"session state: could not be read ({exc}); try again", retry_after=1.0
+                    ) from None
+                for event in events:
+                    run.add(event, now_ms, known)
+                self._commit(run)
+                return run.out
 
     def poll(self, now_ms: int) -> list[Event]:
         """End the sessions idle for ``inactivity_timeout`` or open for ``max_duration``.
@@ -152,19 +164,21 @@ class SessionLifecycleProcessor:
         """
         with self._lock:
             self._check_open()
-            run = _Run(self)
-            timeout = self.config.inactivity_timeout_ms
-            for state in list(self._by_seen.values()):
-                if now_ms - state.last_seen_ms < timeout:
-                    break
-                run.end(state, "timeout")
-            longest = self.config.max_duration_ms
-            for state in list(self._by_start.values()):
-                if now_ms - state.first_seen_ms < longest:
-                    break
-                run.end(state, "max_duration")
-            self._commit(run)
-            return run.out
+            with self._store.locked():
+                self._sync()
+                run = _Run(self)
+                timeout = self.config.inactivity_timeout_ms
+                for state in list(self._by_seen.values()):
+                    if now_ms - state.last_seen_ms < timeout:
+                        break
+                    run.end(state, "timeout")
+                longest = self.config.max_duration_ms
+                for state in list(self._by_start.values()):
+                    if now_ms - state.first_seen_ms < longest:
+                        break
+                    run.end(state, "max_duration")
+                self._commit(run)
+                return run.out
 
     def shutdown(self, now_ms: int) -> list[Event]:
         """End every session (if ``end_on_shutdown``), write everything and close.
@@ -174,12 +188,14 @@ class SessionLifecycleProcessor:
         with self._lock:
             if self._closed:
                 return []
-            run = _Run(self)
-            if self.config.end_on_shutdown:
-                for state in list(self._by_seen.values()):
-                    run.end(state, "shutdown")
             try:
-                self._commit(run)
+                with self._store.locked():
+                    self._sync_or_warn()
+                    run = _Run(self)
+                    if self.config.end_on_shutdown:
+                        for state in list(self._by_seen.values()):
+                            run.end(state, "shutdown")
+                    self._commit(run)
             finally:
                 self._close()
             return run.out
@@ -194,21 +210,60 @@ class SessionLifecycleProcessor:
         """Whether ``session_id`` is recorded as ended (its events no longer count)."""
         with self._lock:
             self._check_open()
-            if session_id in self._by_seen:
-                return False
-            try:
-                return bool(self._store.ended([session_id]))
-            except sqlite3.Error:
-                logger.warning("session state unreadable; treating %r as open", session_id)
-                return False
+            with self._store.locked():
+                self._sync_or_warn()
+                if session_id in self._by_seen:
+                    return False
+                try:
+                    return bool(self._store.ended([session_id]))
+                except sqlite3.Error:
+                    logger.warning("session state unreadable; treating %r as open", session_id)
+                    return False
 
     def summary(self, session_id: str) -> dict[str, object] | None:
         """The Highlight document of a tracked session so far, or None if it is not tracked."""
         with self._lock:
+            if not self._closed:
+                with self._store.locked():
+                    self._sync_or_warn()
             state = self._by_seen.get(session_id)
             if state is None:
                 return None
             return highlight_document(state, self.config, end_reason=None)
+
+    def _sync(self) -> None:
+        """Take in what other processes committed since this one's last call (holding the lock).
+
+        Ended sessions leave the memory first; then the sessions the others wrote replace or
+        join those in memory (the table holds only sessions that are open now).
+
+        Raises:
+            QueueFullError: the state could not be read; nothing changed.
+        """
+        try:
+            found = self._store.changes()
+        except (sqlite3.Error, msgspec.MsgspecError) as exc:
+            raise QueueFullError(
+                f"session state: could not be read ({exc}); try again", retry_after=1.0
+            ) from None
+        if found is None:
+            return
+        states, ended = found
+        by_seen, by_start = self._by_seen, self._by_start
+        for session_id in ended:
+            by_seen.pop(session_id, None)
+            by_start.pop(session_id, None)
+        for state in sorted(states, key=lambda state: state.last_seen_ms):
+            by_seen.pop(state.session_id, None)
+            by_seen[state.session_id] = state  # the most recently seen go last
+        for state in sorted(states, key=lambda state: state.first_seen_ms):
+            by_start[state.session_id] = state  # keeps its place, or joins the end
+
+    def _sync_or_warn(self) -> None:
+        try:
+            self._sync()
+        except QueueFullError as error:
+            logger.warning("%s; going on with what this process knows", error.message)
 
     def _known(self, events: Sequence[Event]) -> _Known:
         """Look up, in one query each, what the store knows about the batch's new sessions."""

@@ -1,4 +1,4 @@
-"""The session state database (sqlite): what survives a restart of the processor.
+"""The session state database (sqlite): what survives a restart, shared by worker processes.
 
 Three tables, all bounded (and ``settings``: the ``project_id`` and ``session_url`` in force, so
 that ``sv-otel sessions`` can summarise open sessions the way the processor would):
@@ -12,7 +12,16 @@ that ``sv-otel sessions`` can summarise open sessions the way the processor woul
   are forgotten).
 
 Each :meth:`SessionStore.commit` is one transaction, so the state on disk always matches the
-events a call returned. A lock file makes the directory belong to one process at a time.
+events a call returned.
+
+**Several processes.** The directory may be used by several processes at once (the workers of
+``sv-otel serve --workers N``): each call of the processor holds :meth:`SessionStore.locked`
+(an exclusive ``flock`` on the ``lock`` file, released when the call returns or the process
+dies), first reads what the others committed since its last call (:meth:`SessionStore.changes`:
+every commit stamps the sessions rows it writes with the next number of a shared counter, and
+``ended`` rows are numbered in order), then commits its own changes. So each process's memory
+is up to date whenever it decides anything, and a session has one ``session.start`` whichever
+worker its events reach.
 """
 
 from __future__ import annotations
@@ -35,14 +44,17 @@ from sv_otel.sessions.state import SessionState, decode_state, encode_state
 __all__ = ["Changes", "SessionStore", "read_states"]
 
 _SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, state BLOB NOT NULL)
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, state BLOB NOT NULL, seq INTEGER NOT NULL DEFAULT 0)
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ended (seq INTEGER PRIMARY KEY, session_id TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS identities (
     identity TEXT PRIMARY KEY, session_id TEXT NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS identities_by_seq ON identities (seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+_INDEX: Final = "CREATE INDEX IF NOT EXISTS sessions_by_seq ON sessions (seq)"
 _CHUNK: Final = 500  # ids per IN (...) query
 
 
@@ -59,10 +71,10 @@ class Changes:
 
 
 class SessionStore:
-    """The state database in ``directory`` (created if missing), owned by this process.
+    """The state database in ``directory`` (created if missing).
 
     Raises:
-        ConfigurationError: another process holds the directory, or it cannot be used.
+        ConfigurationError: the directory or its database cannot be used.
     """
 
     def __init__(self, directory: Path, *, max_ended: int, max_identities: int) -> None:
@@ -74,20 +86,25 @@ class SessionStore:
         except OSError as exc:
             raise ConfigurationError(f"{directory}: cannot use it ({exc.strerror})") from None
         try:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            raise ConfigurationError(
-                f"{directory}: in use by another sv-otel process (its lock is held)"
-            ) from None
-        try:
-            self._db = _connect(directory / STATE_FILE)
-            self._db.executescript(_SCHEMA)
+            with self.locked():
+                self._db = _connect(directory / STATE_FILE)
+                _create_tables(self._db)
         except sqlite3.Error as exc:
-            self._release()
+            self._lock.close()
             raise ConfigurationError(f"{directory / STATE_FILE}: {exc}") from None
-        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM identities").fetchone()
-        self._identity_seq: int = row[0]
+        # What this connection has seen: the data version and the last numbers read.
+        self._data_version = -1
+        self._seq = 0
+        self._ended_seq = 0
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the directory's lock (blocking until the process holding it lets go)."""
+        fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
 
     def save_settings(self, settings: dict[str, str | None]) -> None:
         """Record ``settings`` (replacing those of an earlier run)."""
@@ -96,10 +113,38 @@ class SessionStore:
             self._db.executemany("INSERT INTO settings VALUES (?, ?)", list(settings.items()))
 
     def load(self) -> list[SessionState]:
-        """Return every tracked session, least recently seen first."""
+        """Return every tracked session, least recently seen first.
+
+        What was committed before counts as seen: :meth:`changes` reports what comes after.
+        """
+        self._data_version = self._version()
+        self._seq = self._counter()
+        self._ended_seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM ended").fetchone()[0]
         states = [decode_state(blob) for (blob,) in self._db.execute("SELECT state FROM sessions")]
         states.sort(key=lambda state: state.last_seen_ms)
         return states
+
+    def changes(self) -> tuple[list[SessionState], list[str]] | None:
+        """Return what other connections committed since this one last looked, or None.
+
+        Returns:
+            The sessions they wrote (in the order written) and the ids they ended, or None
+            when nothing changed (a cheap check). Call it holding :meth:`locked`.
+        """
+        version = self._version()
+        if version == self._data_version:
+            return None
+        rows = self._db.execute(
+            "SELECT state FROM sessions WHERE seq > ? ORDER BY seq", (self._seq,)
+        ).fetchall()
+        ended = self._db.execute(
+            "SELECT seq, session_id FROM ended WHERE seq > ? ORDER BY seq", (self._ended_seq,)
+        ).fetchall()
+        self._seq = self._counter()
+        if ended:
+            self._ended_seq = ended[-1][0]
+        self._data_version = version
+        return [decode_state(blob) for (blob,) in rows], [session_id for _, session_id in ended]
 
     def ended(self, session_ids: Iterable[str]) -> set[str]:
         """Return those of ``session_ids`` that are recorded as ended."""
@@ -117,15 +162,17 @@ class SessionStore:
         return found
 
     def commit(self, changes: Changes) -> None:
-        """Write ``changes`` in one transaction."""
+        """Write ``changes`` in one transaction (holding :meth:`locked`, after :meth:`changes`)."""
         if not changes:
             return
         db = self._db
         with db:
+            seq = self._counter() + 1
+            db.execute("INSERT OR REPLACE INTO counters VALUES ('sessions', ?)", (seq,))
             if changes.upserted:
                 db.executemany(
-                    "INSERT OR REPLACE INTO sessions VALUES (?, ?)",
-                    [(key, encode_state(state)) for key, state in changes.upserted.items()],
+                    "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
+                    [(key, encode_state(state), seq) for key, state in changes.upserted.items()],
                 )
             if changes.ended:
                 db.executemany(
@@ -140,15 +187,20 @@ class SessionStore:
                     (self._max_ended,),
                 )
             if changes.identities:
-                rows = []
-                for identity, session_id in changes.identities.items():
-                    self._identity_seq += 1
-                    rows.append((identity, session_id, self._identity_seq))
+                last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM identities").fetchone()[0]
+                rows = [
+                    (identity, session_id, last + number)
+                    for number, (identity, session_id) in enumerate(
+                        changes.identities.items(), start=1
+                    )
+                ]
                 db.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", rows)
                 db.execute(
-                    "DELETE FROM identities WHERE seq <= ?",
-                    (self._identity_seq - self._max_identities,),
+                    "DELETE FROM identities WHERE seq <= ?", (rows[-1][2] - self._max_identities,)
                 )
+        self._seq = seq
+        if changes.ended:
+            self._ended_seq = db.execute("SELECT MAX(seq) FROM ended").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         """Rows in each table (for tests and diagnostics)."""
@@ -158,9 +210,18 @@ class SessionStore:
         }
 
     def close(self) -> None:
-        """Close the database and release the directory."""
+        """Close the database and the lock file."""
         self._db.close()
-        self._release()
+        self._lock.close()
+
+    def _version(self) -> int:
+        """SQLite's ``data_version``: it changes when another connection commits."""
+        version: int = self._db.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
+    def _counter(self) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'sessions'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def _select(self, query: str, keys: Iterable[str]) -> Iterator[str]:
         for chunk in _chunks(list(keys)):
@@ -168,14 +229,9 @@ class SessionStore:
             for (value,) in self._db.execute(f"{query} ({marks})", chunk):
                 yield value
 
-    def _release(self) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
-        self._lock.close()
-
 
 def read_states(directory: Path) -> tuple[list[SessionState], dict[str, str | None]]:
-    """Read the tracked sessions and the settings of ``directory``, read-only, without its lock.
+    """Read the tracked sessions and the settings of ``directory``, read-only, without the lock.
 
     Returns empty results when there is no state database.
 
@@ -186,7 +242,7 @@ def read_states(directory: Path) -> tuple[list[SessionState], dict[str, str | No
     if not path.exists():
         return [], {}
     try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT state FROM sessions").fetchall()
             settings = dict(db.execute("SELECT key, value FROM settings").fetchall())
@@ -199,10 +255,26 @@ def read_states(directory: Path) -> tuple[list[SessionState], dict[str, str | No
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(os.fspath(path), isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error:
+        db.close()
+        raise
     db.isolation_level = "DEFERRED"
     return db
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    try:
+        db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+        if "seq" not in columns:  # written by an earlier version
+            db.execute("ALTER TABLE sessions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+        db.execute(_INDEX)
+    except sqlite3.Error:
+        db.close()
+        raise
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -21,8 +21,10 @@ from sv_otel.event import Event
 
 __all__ = ["GZIP_LEVEL", "IngestRequest", "build_requests"]
 
-GZIP_LEVEL: Final = 6
-"""zlib's default level, as the browser's ``CompressionStream`` uses."""
+GZIP_LEVEL: Final = 1
+"""zlib's fastest level. The browser's ``CompressionStream`` uses the default (6); for a server
+posting many sessions' events, level 6 costs three times the CPU of level 1 (about 8 against
+2.5 microseconds an event, JSON encoding included) for bodies a quarter smaller."""
 
 _encode = msgspec.json.Encoder().encode
 

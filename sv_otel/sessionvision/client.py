@@ -58,6 +58,7 @@ class IngestClient:
         timeout: seconds for each attempt (connect, write, read each).
         retry_delays: seconds to wait before each retry of a 5xx / network failure.
         max_concurrency: requests in flight at once (and connections kept alive).
+        gzip_level: the gzip level of request bodies, 1 (fastest) to 9 (smallest).
         headers: extra request headers (e.g. ``{"Authorization": "Bearer ..."}``).
         transport: an httpx transport (tests); default a pooled HTTP/1.1 transport.
 
@@ -75,6 +76,7 @@ class IngestClient:
         timeout: float = DEFAULT_TIMEOUT,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        gzip_level: int = GZIP_LEVEL,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -89,12 +91,15 @@ class IngestClient:
                 raise ConfigurationError(f"{name}: expected a positive integer, got {value!r}")
         if type(max_concurrency) is not int or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency: expected >= 1, got {max_concurrency!r}")
+        if type(gzip_level) is not int or not 1 <= gzip_level <= 9:
+            raise ConfigurationError(f"gzip_level: expected 1 to 9, got {gzip_level!r}")
         if not timeout > 0:
             raise ConfigurationError(f"timeout: expected seconds > 0, got {timeout!r}")
         self.url = ingest_host.rstrip("/") + INGEST_PATH
         self.token = token
         self.max_events = max_events
         self.max_bytes = max_bytes
+        self.gzip_level = gzip_level
         self.retry_delays = tuple(float(delay) for delay in retry_delays)
         self._limit = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
@@ -118,7 +123,7 @@ class IngestClient:
             max_events=self.max_events,
             max_bytes=self.max_bytes,
             token=self.token,
-            gzip_level=GZIP_LEVEL,
+            gzip_level=self.gzip_level,
         )
 
     async def send(self, events: Sequence[Event]) -> None:

@@ -10,11 +10,13 @@ Configuration (the ``sessionvision`` exporter type)::
         max_bytes: 1048576                         # JSON bytes per request, before gzip
         timeout: 10                                # seconds per attempt
         max_concurrency: 8
+        compression_level: 1                       # gzip, 1 (fastest) to 9 (smallest)
 
 One ``export`` posts every session's requests in parallel, each retried as the SDK does. When a
 batch partly fails, the requests that were delivered are remembered (by a hash of their JSON), so
 the queue's retry of the same batch sends only the rest: a 500 then 200 loses nothing and
-duplicates nothing.
+duplicates nothing. Once a batch is done (delivered, or refused for good) the memory is cleared,
+so the same events in a later batch are posted again, as at-least-once delivery wants.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar, Final, TypeVar
 
-from sv_otel.errors import ConfigurationError
+from sv_otel.errors import ConfigurationError, PermanentExportError
 from sv_otel.event import Event
+from sv_otel.sessionvision.batching import GZIP_LEVEL
 from sv_otel.sessionvision.client import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -52,6 +55,7 @@ class SessionvisionExporterConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout: float = DEFAULT_TIMEOUT
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    compression_level: int = GZIP_LEVEL
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> SessionvisionExporterConfig:
@@ -78,6 +82,7 @@ class SessionvisionExporterConfig:
             max_bytes=_typed(mapping, "max_bytes", int, DEFAULT_MAX_BYTES),
             timeout=float(_typed(mapping, "timeout", (int, float), DEFAULT_TIMEOUT)),
             max_concurrency=_typed(mapping, "max_concurrency", int, DEFAULT_MAX_CONCURRENCY),
+            compression_level=_typed(mapping, "compression_level", int, GZIP_LEVEL),
         )
 
 
@@ -127,6 +132,7 @@ class SessionvisionExporter:
             max_bytes=config.max_bytes,
             timeout=config.timeout,
             max_concurrency=config.max_concurrency,
+            gzip_level=config.compression_level,
         )
         self._delivered: OrderedDict[bytes, None] = OrderedDict()
 
@@ -141,9 +147,12 @@ class SessionvisionExporter:
         results = await asyncio.gather(
             *(self._client.post(r) for r in requests), return_exceptions=True
         )
-        for request, result in zip(requests, results, strict=True):
-            if result is None:
-                self._remember(request.digest)
+        if all(result is None or isinstance(result, PermanentExportError) for result in results):
+            self._delivered.clear()  # the batch is done: it will not be retried
+        else:
+            for request, result in zip(requests, results, strict=True):
+                if result is None:
+                    self._remember(request.digest)
         raise_worst(requests, results)
 
     async def shutdown(self) -> None:

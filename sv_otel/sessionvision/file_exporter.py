@@ -3,13 +3,15 @@
 The embedded default for the OTLP-to-sessionvision direction, when no ingest host is configured.
 Each event is one line of the SDK's event JSON (``{"event": ..., "timestamp": ..., ...}``), the
 format :func:`sv_otel.parse_batch` and ``sv-otel translate`` read back. Lines are appended and
-flushed on every export; a line is never split across exports.
+flushed on every export; a line is never split across exports, even when several exporters of
+one process (one per pipeline) write to the same file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, ClassVar
@@ -23,6 +25,15 @@ from sv_otel.sessionvision.metrics import EVENTS
 __all__ = ["SessionvisionFileExporter"]
 
 _encode = msgspec.json.Encoder().encode
+_PATH_LOCKS: dict[Path, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    """The one lock of ``path`` in this process: writers of one file take turns."""
+    key = path.absolute()
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(key, threading.Lock())
 
 
 class SessionvisionFileExporter:
@@ -40,6 +51,7 @@ class SessionvisionFileExporter:
         self.path = Path(path)
         self._file: IO[bytes] | None = None
         self._lock = asyncio.Lock()
+        self._path_lock = _path_lock(self.path)
 
     async def export(self, events: Sequence[Event]) -> None:
         """Append ``events`` and flush.
@@ -68,14 +80,15 @@ class SessionvisionFileExporter:
                 self._file = None
 
     def _write(self, data: bytes) -> None:
-        if self._file is None:
-            self._file = self.path.open("ab")
-        start = self._file.tell()
-        try:
-            self._file.write(data)
-            self._file.flush()
-        except OSError:
-            # Leave no partial line behind: the queue will retry the whole batch.
-            self._file.seek(start)
-            self._file.truncate()
-            raise
+        with self._path_lock:
+            if self._file is None:
+                self._file = self.path.open("ab")
+            start = self._file.seek(0, os.SEEK_END)  # another writer may have appended
+            try:
+                self._file.write(data)
+                self._file.flush()
+            except OSError:
+                # Leave no partial line behind: the queue will retry the whole batch.
+                self._file.seek(start)
+                self._file.truncate()
+                raise

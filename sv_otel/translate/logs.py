@@ -262,6 +262,10 @@ def _own_record(buf: bytes, start: int, end: int) -> Event | None:
             if tag == 0x09:
                 timestamp = fixed64(buf, pos + 1)[0] // 1_000_000
             pos += 9
+        elif (tag == 0x2A or tag == 0x52) and pos + 1 < end and buf[pos + 1] == 0:
+            # An empty body or span_id: sv_otel writes neither, but the OpenTelemetry Collector
+            # writes both into every record it sends, so records that crossed one read as ours.
+            pos += 2
         else:
             return None  # a field sv_otel never writes: read it as backend telemetry
     if (

@@ -32,6 +32,8 @@ class OTLPHTTPSink:
 
     def __init__(self, *, refusals: int = 0, retry_after: int = 1) -> None:
         self.names: list[str] = []
+        self.bodies: dict[str, list[bytes]] = {"/v1/logs": [], "/v1/traces": []}
+        """The protobuf bodies accepted, decompressed and exactly as sent, by path."""
         self.calls = 0
         self.refused = 0
         self.encodings: set[str] = set()
@@ -68,6 +70,7 @@ class OTLPHTTPSink:
                 self._refusals_left -= 1
                 self.refused += 1
                 return None
+            self.bodies[path].append(body)
             if path == "/v1/logs":
                 logs = ExportLogsServiceRequest.FromString(body)
                 self.names += [

@@ -1,9 +1,11 @@
-"""Send telemetry into a Collector the way applications do: the OTel Python SDK's OTLP exporters."""
+"""Send telemetry into a Collector the way applications do: the OTel Python SDK's OTLP exporters,
+and sv_otel's own encoding of events (what `sv-otel serve` forwards)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+import grpc
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
@@ -12,7 +14,29 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from sv_otel.event import Event
+from sv_otel.translate import encode_logs
+
 _FLUSH_MILLIS = 30_000
+_EXPORT_LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+
+
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+def export_events(grpc_endpoint: str, events: Sequence[Event]) -> None:
+    """Send ``events`` as sv_otel writes them (one OTLP logs request) and wait for the answer.
+
+    This is what ``sv-otel serve`` sends a Collector; the call returns once the Collector has
+    acknowledged the request.
+
+    Raises:
+        grpc.RpcError: the Collector refused it.
+    """
+    with grpc.insecure_channel(grpc_endpoint) as channel:
+        export = channel.unary_unary(_EXPORT_LOGS, _raw, _raw)
+        export(encode_logs(events), timeout=30)
 
 
 def emit_logs(

@@ -26,6 +26,9 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
+from sv_otel.event import Event
+from sv_otel.translate import logs_to_events
+
 _START_TIMEOUT = 10.0
 _UNAVAILABLE = 14
 _RETRY_INFO_TYPE_URL = "type.googleapis.com/google.rpc.RetryInfo"
@@ -207,6 +210,16 @@ class OTLPSink:
                         attributes = _strings(span.attributes)
                         out.append(Record("traces", span.name, attributes, resource))
         return out
+
+    def events(self) -> list[Event]:
+        """The sessionvision events of every log request received so far, in arrival order.
+
+        sv_otel's own log records come back as the events they were made from (lifecycle events
+        included), as sv_otel's receiver reads them.
+        """
+        with self._lock:
+            logs = list(self._logs)
+        return [event for request in logs for event in logs_to_events(request)]
 
     def metric_names(self) -> list[str]:
         """The names of every metric received so far."""

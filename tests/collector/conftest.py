@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.collector._otelcol import BUILD_SCRIPT
+from tests.loop_thread import LoopThread
 
 _BUILD_TIMEOUT = 3600
 
@@ -40,3 +42,11 @@ def otelcol() -> Path:
     binary = Path(result.stdout.strip().splitlines()[-1])
     assert binary.is_file(), f"build-collector.sh printed {binary}, which is not a file"
     return binary
+
+
+@pytest.fixture(scope="session")
+def loop() -> Iterator[LoopThread]:
+    """A background event loop for the ``sv-otel serve`` processes these tests run."""
+    thread = LoopThread()
+    yield thread
+    thread.close()

@@ -14,7 +14,15 @@ import httpx
 import pytest
 
 from sv_otel.ids import session_trace_id
-from tests.linking._apps import SESSION, Received, Telemetry, downstream_app, global_propagator
+from tests.linking._apps import (
+    SECRET,
+    SESSION,
+    Received,
+    Telemetry,
+    downstream_app,
+    global_propagator,
+    sign,
+)
 from tests.servers import (
     OTLPReceiver,
     otlp_receiver,
@@ -44,8 +52,14 @@ def receiver() -> Iterator[OTLPReceiver]:
         yield receiver
 
 
-def start_example(receiver: OTLPReceiver, downstream_url: str) -> subprocess.Popen[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+def start_example(
+    receiver: OTLPReceiver, downstream_url: str | None, **variables: str
+) -> subprocess.Popen[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTEL_", "SV_OTEL_", "DOWNSTREAM_URL"))
+    }
     env.update(
         OTEL_PYTHON_CONFIGURATOR="sessionvision",
         OTEL_PROPAGATORS="tracecontext,baggage,sessionvision",
@@ -57,10 +71,10 @@ def start_example(receiver: OTLPReceiver, downstream_url: str) -> subprocess.Pop
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
         OTEL_BSP_SCHEDULE_DELAY="100",
         OTEL_BLRP_SCHEDULE_DELAY="100",
-        SV_OTEL_LINKING_SESSION_LINK="true",
-        SV_OTEL_LINKING_VENDOR_ALIASES="posthog",
-        DOWNSTREAM_URL=f"{downstream_url}/stock",
     )
+    if downstream_url is not None:
+        env["DOWNSTREAM_URL"] = f"{downstream_url}/stock"
+    env.update(variables)
     return subprocess.Popen(
         [INSTRUMENT, sys.executable, str(ROOT / "examples" / "fastapi_backend.py"), "--port", "0"],
         env=env,
@@ -74,7 +88,12 @@ def test_zero_code_stamps_every_span_and_log_and_forwards_the_session(
     receiver: OTLPReceiver, downstream: tuple[str, Telemetry, Received]
 ) -> None:
     downstream_url, downstream_telemetry, received = downstream
-    process = start_example(receiver, downstream_url)
+    process = start_example(
+        receiver,
+        downstream_url,
+        SV_OTEL_LINKING_SESSION_LINK="true",
+        SV_OTEL_LINKING_VENDOR_ALIASES="posthog",
+    )
     try:
         url = read_listening_url(process)
         response = httpx.get(
@@ -113,3 +132,47 @@ def test_zero_code_stamps_every_span_and_log_and_forwards_the_session(
     downstream_telemetry.wait_for({"GET /stock"}, {"downstream handler"})
     for downstream_span in downstream_telemetry.spans():
         assert dict(downstream_span.attributes or {})["session.id"] == SESSION
+
+
+def test_zero_code_signed_sessions_stamp_only_verified_tokens(receiver: OTLPReceiver) -> None:
+    process = start_example(
+        receiver,
+        None,
+        SV_OTEL_SESSION_SECRET=SECRET.decode(),
+        SV_OTEL_LINKING_REQUIRE_SIGNED="true",
+    )
+    signed_trace, plain_trace = "ab" * 16, "cd" * 16
+    try:
+        url = read_listening_url(process)
+        answers = [
+            httpx.get(
+                f"{url}/checkout",
+                headers={
+                    "traceparent": f"00-{trace_id}-{'12' * 8}-01",
+                    "X-Sessionvision-Session-Id": "plain-header",
+                    **({"X-Sessionvision-Session-Token": sign(SESSION)} if token else {}),
+                },
+                timeout=30,
+            ).json()
+            for trace_id, token in ((signed_trace, True), (plain_trace, False))
+        ]
+        assert answers == [{"session_id": SESSION, "items": 2}, {"session_id": None, "items": 2}]
+        wait_until(
+            lambda: (
+                sorted(span.name for span in receiver.spans).count("send receipt") == 2
+                and len(receiver.logs) >= 2 * len(LOGS)
+            ),
+            "both requests' spans and logs at the OTLP receiver",
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+    traces: dict[str, list[object]] = {signed_trace: [], plain_trace: []}
+    for span in receiver.spans:
+        traces[span.trace_id.hex()].append(span.attributes.get("session.id"))
+    assert set(traces[signed_trace]) == {SESSION}
+    assert set(traces[plain_trace]) == {None}
+    assert len(traces[signed_trace]) == len(traces[plain_trace]) >= len(SPANS) - 1
+    stamped_logs = sorted(str(log.attributes.get("session.id")) for log in receiver.logs)
+    assert stamped_logs == sorted([SESSION] * len(LOGS) + ["None"] * len(LOGS))

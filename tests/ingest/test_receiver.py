@@ -46,6 +46,8 @@ async def exchange(port: int, data: bytes) -> tuple[int, bytes, bytes]:
         answer = await reader.read()
     finally:
         writer.close()
+    if not answer:
+        raise ConnectionError("the connection closed without an answer")
     head, _, body = answer.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), head, body
 

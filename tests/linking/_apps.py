@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
-import hmac
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,22 +40,20 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 import sv_otel
 from sv_otel.linking import SessionLogRecordProcessor, SessionPropagator, SessionSpanProcessor
+from sv_otel.sessions.token import session_token_verifier, sign_session_token
 from tests.servers import wait_until
 
-SECRET = b"test-secret"
+SECRET = b"linking-tests-secret-32-bytes-ok"
+"""The secret the tests' session tokens are signed with (sv_otel.sessions.token)."""
 
 
-def sign(session_id: str) -> str:
-    """A signed session token as a test stands in for ``sv_otel.sessions.token``."""
-    mac = hmac.new(SECRET, session_id.encode(), hashlib.sha256).hexdigest()
-    return f"{session_id}.{mac}"
+def sign(session_id: str, secret: bytes = SECRET, ttl_seconds: int = 3600) -> str:
+    """A signed session token, as the sv_otel server issues it."""
+    return sign_session_token(session_id, secret=secret, ttl_seconds=ttl_seconds)
 
 
-def verify(token: str) -> str | None:
-    """The test's token verifier: the session id if the HMAC matches, else None."""
-    session_id, _, mac = token.rpartition(".")
-    expected = hmac.new(SECRET, session_id.encode(), hashlib.sha256).hexdigest()
-    return session_id if session_id and hmac.compare_digest(mac, expected) else None
+verify = session_token_verifier(SECRET)
+"""The verifier a backend configured with ``SECRET`` uses."""
 
 
 @contextmanager
@@ -82,16 +78,25 @@ def global_propagator(propagator: SessionPropagator | None = None) -> Iterator[N
 class Telemetry:
     """One service's real SDK pipeline: session processors first, then in-memory exporters."""
 
-    def __init__(self, service: str, **options: Any) -> None:
+    def __init__(
+        self,
+        service: str,
+        setup: Callable[[TracerProvider, LoggerProvider], object] | None = None,
+        **options: Any,
+    ) -> None:
+        """``setup`` (e.g. ``sv_otel.instrument``) replaces adding the session processors."""
         resource = Resource.create({"service.name": service})
         self.span_exporter = InMemorySpanExporter()
         self.log_exporter = InMemoryLogRecordExporter()
         self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(SessionSpanProcessor(**options))
-        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.logger_provider = LoggerProvider(resource=resource)
-        log_options = {k: v for k, v in options.items() if k != "session_link"}
-        self.logger_provider.add_log_record_processor(SessionLogRecordProcessor(**log_options))
+        if setup is None:
+            log_options = {k: v for k, v in options.items() if k != "session_link"}
+            self.tracer_provider.add_span_processor(SessionSpanProcessor(**options))
+            self.logger_provider.add_log_record_processor(SessionLogRecordProcessor(**log_options))
+        else:
+            setup(self.tracer_provider, self.logger_provider)
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
         self.tracer = self.tracer_provider.get_tracer("tests.linking")
         self.logger = logging.getLogger(f"tests.linking.{service}")

@@ -151,7 +151,9 @@ def test_a_valid_signed_token_wins_over_every_other_carrier() -> None:
 
 
 def test_an_invalid_token_falls_back_unless_signed_ids_are_required() -> None:
-    headers = {"X-Sessionvision-Session-Token": sign(SESSION)[:-1] + "0", "baggage": "session.id=b"}
+    token = sign(SESSION)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    headers = {"X-Sessionvision-Session-Token": forged, "baggage": "session.id=b"}
     assert read(headers, token_verifier=verify).session_id == "b"
     identity = read(headers, token_verifier=verify, require_signed=True)
     assert (identity.session_id, identity.carrier, identity.verified) == (None, None, False)

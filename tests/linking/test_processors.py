@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,6 +26,7 @@ from sv_otel.ids import session_trace_id
 from sv_otel.linking import LinkingOptions, SessionIdentity
 from sv_otel.linking.identity import with_identity
 from sv_otel.linking.processors import session_link_context
+from sv_otel.linking.span_stamp import SpanStamp
 from tests.linking._apps import SESSION
 
 STAMP = {"session.id": SESSION, "enduser.pseudo.id": "anon-1"}
@@ -253,7 +254,7 @@ def test_an_unknown_vendor_alias_fails_fast() -> None:
 
 
 class BrokenIdentity(SessionIdentity):
-    def attributes(self, options: LinkingOptions) -> Mapping[str, str]:
+    def stamp(self, options: LinkingOptions) -> SpanStamp:
         raise RuntimeError("stamp bug")
 
 

@@ -22,6 +22,7 @@ from opentelemetry.util._importlib_metadata import entry_points
 
 from sv_otel import ConfigurationError, SessionPropagator, SessionSpanProcessor
 from sv_otel.linking import current_session
+from sv_otel.linking.environment_variables import SV_OTEL_SESSION_SECRET
 from tests.linking._apps import SESSION, linking_attributes, sign, verify
 
 COMPOSITE = CompositePropagator(
@@ -166,11 +167,15 @@ def test_inject_never_raises() -> None:
     assert carrier == {}
 
 
-def test_bad_configuration_fails_fast() -> None:
+def test_bad_configuration_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SV_OTEL_SESSION_SECRET, raising=False)
     not_callable: Any = "secret"
     with pytest.raises(ConfigurationError) as error:
         SessionPropagator(require_signed=True)
-    assert error.value.message == "SessionPropagator: require_signed=True needs a token_verifier"
+    assert error.value.message == (
+        "SessionPropagator: require_signed=True needs a token_verifier or a session secret "
+        "(an argument or SV_OTEL_SESSION_SECRET)"
+    )
     with pytest.raises(ConfigurationError) as error:
         SessionPropagator(token_verifier=not_callable)
     assert error.value.message == "SessionPropagator: token_verifier must be callable, got 'secret'"

@@ -277,3 +277,17 @@ def test_a_broken_sink_gets_internal(channel: grpc.Channel, sink: RecordingSink)
     error = _error(channel, LOGS, logs_request(log_record()).SerializeToString())
     assert error.code() == grpc.StatusCode.INTERNAL
     assert error.details() == "internal error; see the receiver's log"
+
+
+def test_a_sink_per_signal_and_no_sink_gets_unimplemented(loop: LoopThread) -> None:
+    logs = RecordingSink()
+    with (
+        running_receiver(loop, {"logs": logs}, http_address=None) as receiver,
+        grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel,
+    ):
+        error = _error(channel, TRACES, traces_request(span()).SerializeToString())
+        _call(channel, LOGS, logs_request(log_record()).SerializeToString())
+        _call(channel, METRICS, metrics_request(1).SerializeToString())
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert error.details() == "traces: not accepted by this receiver (it feeds no traces pipeline)"
+    assert [e.event for e in logs.events] == ["$log"]

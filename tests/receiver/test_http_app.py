@@ -366,3 +366,29 @@ def test_json_ids_in_any_case_and_invalid_ids_over_http(
     first, second = sink.events
     assert first.properties["trace_id"] == "5b8efff798038103d269b633813fc60c"
     assert "trace_id" not in second.properties
+
+
+def test_a_sink_per_signal_and_no_sink_gets_404(loop: LoopThread) -> None:
+    logs, traces = RecordingSink(), RecordingSink()
+    body = traces_request(span()).SerializeToString()
+    with running_receiver(loop, {"logs": logs}) as only_logs:
+        refused = httpx.post(
+            f"http://127.0.0.1:{only_logs.http_port}/v1/traces", content=body, headers=PROTOBUF
+        )
+        metrics = httpx.post(
+            f"http://127.0.0.1:{only_logs.http_port}/v1/metrics",
+            content=metrics_request(1).SerializeToString(),
+            headers=PROTOBUF,
+        )
+    with running_receiver(loop, {"logs": logs, "traces": traces}) as both:
+        base = f"http://127.0.0.1:{both.http_port}"
+        for path, request in (("/v1/logs", logs_request(log_record())), ("/v1/traces", None)):
+            content = body if request is None else request.SerializeToString()
+            assert httpx.post(base + path, content=content, headers=PROTOBUF).status_code == 200
+    assert refused.status_code == 404
+    assert _status(refused) == Status(
+        code=12, message="traces: not accepted by this receiver (it feeds no traces pipeline)"
+    )
+    assert metrics.status_code == 200
+    assert [e.event for e in logs.events] == ["$log"]
+    assert [e.event for e in traces.events] == ["$span"]

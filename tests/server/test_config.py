@@ -111,7 +111,7 @@ def with_change(path: tuple[str, ...], value: Any) -> dict[str, Any]:
         (
             ("receivers", "kafka"),
             None,
-            "receivers.kafka: unknown receiver type 'kafka' (known: sessionvision)",
+            "receivers.kafka: unknown receiver type 'kafka' (known: otlp, sessionvision)",
         ),
         (
             ("exporters", "otlp"),

@@ -115,8 +115,8 @@ def test_unknown_processor_types_and_keys_are_named() -> None:
     raw["processors"] = {"firstsight": {"marke": "m"}}
     with pytest.raises(ConfigurationError, match=r"processors\.firstsight\.marke: unknown key"):
         load_config(raw, registry())
-    raw["processors"] = {"sessions/eu": None}
+    raw["processors"] = {"batch/eu": None}
     with pytest.raises(
-        ConfigurationError, match=r"processors\.sessions/eu: unknown processor type 'sessions'"
+        ConfigurationError, match=r"processors\.batch/eu: unknown processor type 'batch'"
     ):
         load_config(raw, registry())

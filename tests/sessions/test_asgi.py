@@ -151,10 +151,32 @@ def test_cors_preflight_allows_the_configured_origins_only(gateway: Gateway) -> 
         "Access-Control-Request-Headers": "content-type",
     }
     allowed = gateway.client.options(PATH, headers={"Origin": PAY, **asks})
-    assert allowed.status_code == 200
+    assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == PAY
+    assert allowed.headers["access-control-allow-methods"] == "POST, OPTIONS"
     denied = gateway.client.options(PATH, headers={"Origin": "https://evil.example", **asks})
-    assert (denied.status_code, denied.text) == (400, "Disallowed CORS origin")
+    assert denied.status_code == 403
+    assert denied.json() == {
+        "success": False,
+        "reason": "preflight: Origin: 'https://evil.example' is not an allowed origin",
+    }
+    odd = gateway.client.options(
+        PATH, headers={"Origin": PAY, "Access-Control-Request-Method": "PUT"}
+    )
+    assert odd.status_code == 403
+    assert odd.json()["reason"] == (
+        "preflight: Access-Control-Request-Method: 'PUT' is not allowed; use POST"
+    )
+
+
+def test_a_start_from_an_origin_not_allowed_is_refused(gateway: Gateway) -> None:
+    response = gateway.client.post(PATH, json={}, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "reason": "Origin: 'https://evil.example' is not an allowed origin",
+    }
+    assert gateway.pipeline.out == []
 
 
 def test_a_full_queue_answers_503_with_retry_after(gateway: Gateway) -> None:
@@ -235,7 +257,11 @@ def test_an_oversized_chunked_body_stops_at_the_limit(gateway: Gateway) -> None:
 
 
 def test_only_post_is_allowed(gateway: Gateway) -> None:
-    assert gateway.client.get(PATH).status_code == 405
+    response = gateway.client.get(PATH, headers={"Origin": SHOP})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST, OPTIONS"
+    assert response.headers["access-control-allow-origin"] == SHOP
+    assert response.json() == {"success": False, "reason": "GET: use POST"}
 
 
 def test_a_pipeline_error_is_answered_with_its_status_and_message(gateway: Gateway) -> None:

@@ -26,6 +26,20 @@ def test_files_rotate_at_the_size_keeping_one_older_generation(tmp_path: Path) -
     ]  # fmt: skip
 
 
+def test_two_writers_taking_turns_rotate_one_file_between_them(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    one, two = RotatingJsonLines(path, max_bytes=20), RotatingJsonLines(path, max_bytes=20)
+    one.append([b'{"n":1}'])
+    two.append([b'{"n":2}'])  # 16 bytes in one file
+    one.append([b'{"n":3}'])  # 24: one rotates
+    two.append([b'{"n":4}'])  # into the new file, not the rotated one
+    one.append([b'{"n":5}', b'{"n":6}'])  # 24: rotates again
+    one.close()
+    two.close()
+    assert path.with_name("log.jsonl.1").read_bytes() == b'{"n":4}\n{"n":5}\n{"n":6}\n'
+    assert not path.exists()
+
+
 def test_reading_reports_bad_lines_with_numbers(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     path.write_bytes(b'{"ok":1}\n\n{"cut\n[1]\n\xff\xfe\n{"ok":2}\n')

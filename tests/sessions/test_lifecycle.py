@@ -250,15 +250,42 @@ def test_events_are_recorded_up_to_the_cap_with_lifecycle_events(tmp_path: Path)
     assert names == ["session.start", "$pageview", "$pageview", "session.end"]
 
 
-def test_the_directory_belongs_to_one_processor(tmp_path: Path) -> None:
-    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
-    with pytest.raises(ConfigurationError) as caught:
-        SessionLifecycleProcessor(tmp_path, CONFIG)
-    assert caught.value.message == (
-        f"{tmp_path / 'sessions'}: in use by another sv-otel process (its lock is held)"
-    )
-    processor.close()
-    SessionLifecycleProcessor(tmp_path, CONFIG).close()
+def test_two_processors_on_one_directory_share_their_sessions(tmp_path: Path) -> None:
+    # As two workers of one gateway: a session's events land on either.
+    one = SessionLifecycleProcessor(tmp_path, CONFIG)
+    two = SessionLifecycleProcessor(tmp_path, CONFIG)
+    assert _names(one.process([ev("$pageview", T0)], now_ms=0)) == [
+        ("session.start", "s1"), ("$pageview", "s1"),
+    ]  # fmt: skip
+    assert _names(two.process([ev("$click", T0 + 1_000)], now_ms=1_000)) == [("$click", "s1")]
+    assert one.poll(now_ms=1_000 + 30 * MINUTE - 1) == []  # two's event counted for one too
+    [end] = two.poll(now_ms=1_000 + 30 * MINUTE)
+    assert end.properties["$session.events_count"] == 2
+    assert one.poll(now_ms=10**9) == []  # ended once
+    assert one.has_ended("s1")
+    late = ev("$click", T0 + 2_000)
+    assert one.process([late], now_ms=10**9) == [late]
+    # The visitor's next session, started on the other processor, links to s1.
+    out = two.process([ev("$pageview", T0, sid="s2")], now_ms=10**9)
+    assert out[0].properties == {"session.previous_id": "s1"}
+    assert one.summary("s2") is not None
+    one.close()
+    two.close()
+
+
+def test_the_cap_counts_the_sessions_of_every_processor_on_the_directory(
+    tmp_path: Path,
+) -> None:
+    one = SessionLifecycleProcessor(tmp_path, SessionConfig(max_sessions=2))
+    two = SessionLifecycleProcessor(tmp_path, SessionConfig(max_sessions=2))
+    one.process([ev(sid="s1")], now_ms=0)
+    two.process([ev(sid="s2")], now_ms=10)
+    out = one.process([ev(sid="s3")], now_ms=20)
+    assert _names(out) == [("session.start", "s3"), ("$pageview", "s3"), ("session.end", "s1")]
+    assert (len(one), two.summary("s1"), two.summary("s3") is not None) == (2, None, True)
+    assert [e.event for e in two.shutdown(now_ms=30)] == ["session.end", "session.end"]
+    assert one.shutdown(now_ms=40) == []
+    assert [s["secure_id"] for s in _summaries(tmp_path)] == ["s1", "s2", "s3"]
 
 
 def test_an_unusable_directory_is_a_configuration_error(tmp_path: Path) -> None:

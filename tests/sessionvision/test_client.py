@@ -174,6 +174,7 @@ def test_no_events_posts_nothing(loop: LoopThread) -> None:
         ("https://x", {"max_bytes": -1}, "max_bytes: expected a positive integer, got -1"),
         ("https://x", {"timeout": 0.0}, "timeout: expected seconds > 0, got 0.0"),
         ("https://x", {"max_concurrency": 0}, "max_concurrency: expected >= 1, got 0"),
+        ("https://x", {"gzip_level": 10}, "gzip_level: expected 1 to 9, got 10"),
     ],
 )
 def test_bad_settings(url: str, kwargs: dict[str, float], message: str) -> None:
@@ -184,5 +185,6 @@ def test_bad_settings(url: str, kwargs: dict[str, float], message: str) -> None:
             max_bytes=int(kwargs.get("max_bytes", 1)),
             timeout=kwargs.get("timeout", 1.0),
             max_concurrency=int(kwargs.get("max_concurrency", 1)),
+            gzip_level=int(kwargs.get("gzip_level", 1)),
         )
     assert caught.value.message == message

@@ -48,7 +48,7 @@ def test_config_from_mapping_with_defaults() -> None:
         (
             {"endpoint": "https://x", "retries": 3},
             "sessionvision exporter: unknown setting 'retries'; known: endpoint, token, "
-            "max_events, max_bytes, timeout, max_concurrency",
+            "max_events, max_bytes, timeout, max_concurrency, compression_level",
         ),
         ({"endpoint": 5}, "sessionvision exporter: endpoint: expected str, got 5"),
         (
@@ -79,11 +79,13 @@ def test_a_retried_batch_sends_only_what_was_not_delivered(loop: LoopThread) -> 
             with pytest.raises(RetryableExportError):
                 await exporter.export(events)
             await exporter.export(events)  # the queue's retry of the same batch
+            await exporter.export(events)  # done: the same events later are posted again
             await exporter.shutdown()
 
         loop.run(scenario())
-    assert [r.status for r in server.received] == [200, 500, 200, 200]
-    assert sorted(e.session_id for e in server.events) == ["s0", "s1", "s2"]  # each once
+    assert [r.status for r in server.received] == [200, 500, 200, 200, 200, 200, 200]
+    assert sorted(e.session_id for e in server.events[:3]) == ["s0", "s1", "s2"]  # each once
+    assert server.events[3:] == events
 
 
 def test_exporter_builds_its_client_from_the_config(loop: LoopThread) -> None:

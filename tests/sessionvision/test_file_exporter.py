@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from pathlib import Path
+from typing import IO, Any, cast
 
 import pytest
 
@@ -47,3 +49,66 @@ def test_unwritable_path_is_retryable(tmp_path: Path) -> None:
         f"{tmp_path / 'missing-dir' / 'events.jsonl'}: cannot write (No such file or directory)"
     )
     assert exporter.type == "sessionvision_file"
+
+
+def test_exporters_sharing_a_file_never_mix_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "shared.jsonl"
+    batches = [
+        [Event(event=f"e{writer}-{n}", timestamp=n, session_id=f"s{writer}") for n in range(400)]
+        for writer in range(2)
+    ]
+
+    async def scenario() -> None:
+        writers = [SessionvisionFileExporter(path), SessionvisionFileExporter(path)]
+        await asyncio.gather(
+            *(
+                w.export(batch[i : i + 50])
+                for i in range(0, 400, 50)
+                for w, batch in zip(writers, batches, strict=True)
+            )
+        )
+        for writer in writers:
+            await writer.shutdown()
+
+    asyncio.run(scenario())
+    events = parse_batch(path.read_bytes()).events
+    assert len(events) == 800
+    for writer, batch in enumerate(batches):
+        assert [e for e in events if e.session_id == f"s{writer}"] == batch
+
+
+class _DiskFullOnce:
+    """A file whose next write stores half the data and then fails, as a full disk does."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.failed = False
+
+    def write(self, data: bytes) -> int:
+        if self.failed:
+            return int(self.file.write(data))
+        self.failed = True
+        self.file.write(data[: len(data) // 2])
+        self.file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
+def test_a_failed_write_removes_only_its_own_partial_line(tmp_path: Path) -> None:
+    path = tmp_path / "shared.jsonl"
+    first, second = SessionvisionFileExporter(path), SessionvisionFileExporter(path)
+
+    async def scenario() -> None:
+        await first.export(EVENTS[:1])
+        await second.export(EVENTS[1:])
+        first._file = cast(IO[bytes], _DiskFullOnce(first._file))
+        with pytest.raises(RetryableExportError):
+            await first.export(EVENTS)
+        await first.export(EVENTS[:1])
+        await first.shutdown()
+        await second.shutdown()
+
+    asyncio.run(scenario())
+    assert parse_batch(path.read_bytes()).events == [EVENTS[0], EVENTS[1], EVENTS[0]]
