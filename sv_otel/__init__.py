@@ -9,6 +9,9 @@ Quick start::
     assert sv_otel.logs_to_events(request) == batch.events
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from sv_otel._version import __version__
 from sv_otel.batch import ParsedBatch, Rejection, dump_events, parse_batch
 from sv_otel.components import EventExporter, EventProcessor, EventSink
@@ -44,7 +47,6 @@ from sv_otel.linking import (
     current_session,
     instrument,
 )
-from sv_otel.sessionvision import IngestClient
 from sv_otel.translate import (
     TranslationStats,
     encode_logs,
@@ -54,6 +56,9 @@ from sv_otel.translate import (
     logs_to_events,
     spans_to_events,
 )
+
+if TYPE_CHECKING:
+    from sv_otel.sessionvision import IngestClient
 
 __all__ = [
     "AuthenticationError",
@@ -101,3 +106,11 @@ __all__ = [
     "parse_batch",
     "spans_to_events",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # IngestClient is imported on first use: it brings httpx and prometheus_client, which a
+    # backend that only links its traces to sessions should not load.
+    if name == "IngestClient":
+        return importlib.import_module("sv_otel.sessionvision").IngestClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,9 @@
   :class:`~sv_otel.errors.RetryableExportError` or
   :class:`~sv_otel.errors.PermanentExportError`; retrying, backoff and dead-lettering are the
   caller's job, so every exporter gets them the same way.
+* A :class:`RequestExporter` is an :class:`EventExporter` that can also send a ready OTLP
+  request (``export_request``): a logs pipeline whose exporters all can queues its events
+  already translated, as OTLP log records, and hands them over without translating again.
 * An :class:`EventProcessor` sits between the receivers and the durable queue of a pipeline: it
   sees every accepted batch and may add events (e.g. ``session.start`` / ``session.end``); the
   server also calls ``poll`` periodically and ``shutdown`` on a graceful stop, and submits what
@@ -18,11 +21,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sv_otel.event import Event
 
-__all__ = ["EventExporter", "EventProcessor", "EventSink"]
+__all__ = ["EventExporter", "EventProcessor", "EventSink", "RequestExporter"]
 
 
 class EventSink(Protocol):
@@ -45,6 +48,16 @@ class EventExporter(Protocol):
 
     async def shutdown(self) -> None:
         """Release connections and files; called once, after the last ``export``."""
+        ...
+
+
+@runtime_checkable
+class RequestExporter(EventExporter, Protocol):
+    """An exporter that also sends ready requests (see the module docstring)."""
+
+    async def export_request(self, request: bytes, count: int) -> None:
+        """Deliver a serialised ``Export*ServiceRequest`` of the exporter's signal, holding
+        ``count`` records, once; raise as :meth:`EventExporter.export` does."""
         ...
 
 

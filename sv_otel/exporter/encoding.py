@@ -17,7 +17,7 @@ from sv_otel.event import Event
 from sv_otel.otlp_json import encode_json
 from sv_otel.translate import encode_logs, encode_spans
 
-__all__ = ["SIGNALS", "encode_json_request", "encode_request", "rejected_count"]
+__all__ = ["SIGNALS", "encode_json_request", "encode_request", "rejected_count", "request_to_json"]
 
 SIGNALS = ("logs", "traces")
 
@@ -29,10 +29,14 @@ def encode_request(events: Sequence[Event], signal: str) -> bytes:
 
 def encode_json_request(events: Sequence[Event], signal: str) -> bytes:
     """The same request in OTLP/JSON."""
-    payload = encode_request(events, signal)
+    return request_to_json(encode_request(events, signal), signal)
+
+
+def request_to_json(request: bytes, signal: str) -> bytes:
+    """A protobuf ``Export*ServiceRequest`` in OTLP/JSON."""
     if signal == "logs":
-        return encode_json(ExportLogsServiceRequest.FromString(payload))
-    return encode_json(ExportTraceServiceRequest.FromString(payload))
+        return encode_json(ExportLogsServiceRequest.FromString(request))
+    return encode_json(ExportTraceServiceRequest.FromString(request))
 
 
 def rejected_count(

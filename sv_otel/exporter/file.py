@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sv_otel.event import Event
-from sv_otel.exporter.encoding import encode_json_request
+from sv_otel.exporter.encoding import encode_json_request, request_to_json
 from sv_otel.server.section import ConfigSection
 
 __all__ = ["FileExporter", "FileSettings", "parse_file_settings"]
@@ -67,6 +67,11 @@ class FileExporter:
     async def export(self, events: Sequence[Event]) -> None:
         """Append one line holding ``events``."""
         line = encode_json_request(events, self.signal) + b"\n"
+        await asyncio.to_thread(self._write, line)
+
+    async def export_request(self, request: bytes, count: int) -> None:
+        """Append one line holding a ready ``Export*ServiceRequest``."""
+        line = request_to_json(request, self.signal) + b"\n"
         await asyncio.to_thread(self._write, line)
 
     async def shutdown(self) -> None:

@@ -66,7 +66,11 @@ class OTLPGrpcExporter:
 
     async def export(self, events: Sequence[Event]) -> None:
         """Send ``events`` in one call; raise a retryable or permanent export error."""
-        payload = encode_request(events, self.signal)
+        await self.export_request(encode_request(events, self.signal), len(events))
+
+    async def export_request(self, request: bytes, count: int) -> None:
+        """Send a ready ``Export*ServiceRequest`` of ``count`` records in one call."""
+        payload = request
         try:
             response = await self._call(
                 payload,
@@ -84,7 +88,7 @@ class OTLPGrpcExporter:
                 "%s: the backend rejected %d of %d events: %s",
                 self.name,
                 rejected,
-                len(events),
+                count,
                 message,
             )
 

@@ -21,7 +21,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from sv_otel.errors import RetryableExportError
 from sv_otel.event import Event
-from sv_otel.exporter.encoding import encode_json_request, encode_request, rejected_count
+from sv_otel.exporter.encoding import (
+    encode_json_request,
+    encode_request,
+    rejected_count,
+    request_to_json,
+)
 from sv_otel.exporter.otlp_grpc import USER_AGENT
 from sv_otel.exporter.otlp_settings import OTLPSettings, ResolvedOTLP, resolve_otlp
 from sv_otel.exporter.retry import http_error
@@ -78,9 +83,17 @@ class OTLPHttpExporter:
     async def export(self, events: Sequence[Event]) -> None:
         """Post ``events`` once; raise a retryable or permanent export error."""
         if self.encoding == "json":
-            body = encode_json_request(events, self.signal)
+            await self._post(encode_json_request(events, self.signal), len(events))
         else:
-            body = encode_request(events, self.signal)
+            await self._post(encode_request(events, self.signal), len(events))
+
+    async def export_request(self, request: bytes, count: int) -> None:
+        """Post a ready ``Export*ServiceRequest`` of ``count`` records once."""
+        if self.encoding == "json":
+            request = request_to_json(request, self.signal)
+        await self._post(request, count)
+
+    async def _post(self, body: bytes, count: int) -> None:
         if self.resolved.compression == "gzip":
             body = gzip.compress(body, compresslevel=5)
         try:
@@ -88,7 +101,7 @@ class OTLPHttpExporter:
         except httpx.HTTPError as error:
             raise RetryableExportError(f"{self.resolved.endpoint}: {error!r}") from None
         if response.is_success:
-            self._check_partial(response, len(events))
+            self._check_partial(response, count)
             return
         raise http_error(
             response.status_code, _status_message(response), response.headers.get("retry-after")

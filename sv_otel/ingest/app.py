@@ -18,20 +18,28 @@ What a request goes through, in order (the first problem answers)::
 Every error answers JSON ``{"status": 413, "error": "payload_too_large", "message": ...}``. The
 SDK retries only 5xx, so overload is always 503 (never 429). Valid events of a partly invalid
 batch are accepted; ``errors`` lists at most 100 rejections (``rejected`` counts them all).
+
+The endpoint is written in two steps, so the HTTP protocol can serve it without ASGI
+(:mod:`sv_otel.server.protocol`): :meth:`IngestEndpoint.begin` makes every check that needs only
+the method and headers, and the :class:`IngestRequest` it returns takes the body
+(``finish``), answering once the batch is durable through a callback on the queue's commit. The
+ASGI entry point (:meth:`IngestEndpoint.__call__`, used by in-process clients and for requests
+the protocol does not take directly) runs the same two steps, so both answer alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from sv_otel.batch import parse_batch
+from sv_otel.batch import ParsedBatch, parse_batch
 from sv_otel.components import EventSink
 from sv_otel.errors import (
     AuthenticationError,
@@ -45,14 +53,23 @@ from sv_otel.errors import (
     UnsupportedEncodingError,
     UnsupportedMediaTypeError,
 )
+from sv_otel.event import Event
 from sv_otel.ingest.auth import TokenCheck, bearer_token
-from sv_otel.ingest.body import read_body
+from sv_otel.ingest.body import body_timed_out, body_too_large, check_content_length, read_body
 from sv_otel.ingest.settings import IngestSettings
 from sv_otel.server.metrics import GatewayMetrics
+from sv_otel.server.protocol import Answer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INGEST_PATH", "Answer", "IngestApp", "IngestEndpoint", "create_ingest_app"]
+__all__ = [
+    "INGEST_PATH",
+    "Answer",
+    "IngestApp",
+    "IngestEndpoint",
+    "IngestRequest",
+    "create_ingest_app",
+]
 
 INGEST_PATH = "/api/v1/ingest/events"
 _MEDIA_TYPES = frozenset({"", "application/json", "text/plain", "application/x-ndjson"})
@@ -73,17 +90,15 @@ _ERROR_NAMES: tuple[tuple[type[SvOtelError], str, str], ...] = (
 )
 
 
-@dataclass(slots=True)
-class Answer:
-    """A response: status, JSON body (empty for 204) and extra headers."""
+@runtime_checkable
+class _FutureSink(Protocol):
+    """A sink that can hand back a future instead of a coroutine (the gateway's own)."""
 
-    status: int
-    body: bytes
-    headers: dict[str, str]
+    def submit_nowait(self, events: Sequence[Event]) -> asyncio.Future[None]: ...
 
 
 class IngestEndpoint:
-    """The raw ASGI handler of :data:`INGEST_PATH` (see the module docstring)."""
+    """The handler of :data:`INGEST_PATH` (see the module docstring)."""
 
     def __init__(
         self, sink: EventSink, settings: IngestSettings, metrics: GatewayMetrics, name: str
@@ -96,6 +111,7 @@ class IngestEndpoint:
         self.in_flight = 0
         self._accepted = metrics.accepted.labels(name)
         self._rejected = metrics.rejected
+        self._submit_nowait = sink.submit_nowait if isinstance(sink, _FutureSink) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point for one request to :data:`INGEST_PATH`."""
@@ -116,6 +132,29 @@ class IngestEndpoint:
 
     async def answer(self, method: str, headers: Mapping[str, str], receive: Receive) -> Answer:
         """The answer to one request, given its method and lower-cased headers."""
+        started = self.begin(method, headers)
+        if isinstance(started, Answer):
+            return started
+        try:
+            body = await read_body(receive, None, started.max_bytes, started.timeout)
+        except SvOtelError as error:
+            return started.fail(error)
+        except BaseException:
+            started.abandon()
+            raise
+        waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+
+        def respond(answer: Answer) -> None:
+            if not waiter.done():
+                waiter.set_result(answer)
+
+        return started.finish(body, respond) or await waiter
+
+    def begin(self, method: str, headers: Mapping[str, str]) -> Answer | IngestRequest:
+        """Every check before the body: an answer, or the request that reads the body.
+
+        A returned :class:`IngestRequest` counts in ``in_flight`` until it answers.
+        """
         origin = headers.get("origin")
         cors = self.settings.cors
         if method == "OPTIONS":
@@ -135,59 +174,76 @@ class IngestEndpoint:
                 ),
                 out,
             )
-        self.in_flight += 1
         try:
-            return await self._ingest(headers, receive, out)
+            content_type = headers.get("content-type", "")
+            media_type = content_type.split(";", 1)[0].strip().lower()
+            if media_type not in _MEDIA_TYPES:
+                raise UnsupportedMediaTypeError(
+                    f"Content-Type: {content_type!r} is not supported; "
+                    "send application/json or text/plain"
+                )
+            token = bearer_token(headers.get("authorization")) or headers.get(self._token_header)
+            if token is not None:
+                self.tokens.check(token)
+            check_content_length(headers.get("content-length"), self.settings.max_request_bytes)
         except SvOtelError as error:
             return self._fail(error, out)
-        finally:
-            self.in_flight -= 1
+        self.in_flight += 1
+        return IngestRequest(self, headers.get("content-encoding"), token, out)
 
-    async def _ingest(
-        self, headers: Mapping[str, str], receive: Receive, out: dict[str, str]
-    ) -> Answer:
-        content_type = headers.get("content-type", "")
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type not in _MEDIA_TYPES:
-            raise UnsupportedMediaTypeError(
-                f"Content-Type: {content_type!r} is not supported; "
-                "send application/json or text/plain"
+    def _finish(
+        self, request: IngestRequest, body: bytes, respond: Callable[[Answer], None]
+    ) -> Answer | None:
+        try:
+            return self._queue(request, body, respond)
+        except Exception:
+            logger.exception("%s: request failed", self.name)
+            request.release()
+            return _error(500, "internal_error", "server: internal error", {})
+
+    def _queue(
+        self, request: IngestRequest, body: bytes, respond: Callable[[Answer], None]
+    ) -> Answer | None:
+        try:
+            batch = parse_batch(
+                body, content_encoding=request.encoding, limits=self.settings.limits
             )
-        header_token = bearer_token(headers.get("authorization")) or headers.get(self._token_header)
-        if header_token is not None:
-            self.tokens.check(header_token)
-        settings = self.settings
-        body = await read_body(
-            receive,
-            headers.get("content-length"),
-            settings.max_request_bytes,
-            settings.body_timeout,
-        )
-        batch = parse_batch(
-            body, content_encoding=headers.get("content-encoding"), limits=settings.limits
-        )
-        if header_token is None:
-            self.tokens.check(batch.token)
+            if request.token is None:
+                self.tokens.check(batch.token)
+        except SvOtelError as error:
+            return request.fail(error)
         rejected = len(batch.rejected)
         if rejected:
             self._rejected.labels(self.name, "invalid_event").inc(rejected)
-        errors = [{"index": r.index, "message": r.message} for r in batch.rejected[:_MAX_ERRORS]]
-        if rejected and not batch.events:
-            payload = {
-                "status": 400,
-                "error": "bad_request",
-                "message": f"every event was rejected ({rejected}); first: "
-                f"{batch.rejected[0].message}",
-                "accepted": 0,
-                "rejected": rejected,
-                "errors": errors,
-            }
-            return Answer(400, _ENCODER.encode(payload), out)
-        if batch.events:
-            await self.sink.submit(batch.events)
+            if not batch.events:
+                request.release()
+                return Answer(400, _ENCODER.encode(_all_rejected(batch)), request.cors)
+        if not batch.events:
+            request.release()
+            return Answer(200, _ENCODER.encode(_accepted(batch)), request.cors)
+        try:
+            if self._submit_nowait is not None:
+                committed = self._submit_nowait(batch.events)
+            else:
+                committed = asyncio.ensure_future(self.sink.submit(batch.events))
+        except SvOtelError as error:
+            return request.fail(error)
+
+        def done(future: asyncio.Future[None]) -> None:
+            request.release()
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled() or error is not None:
+                if isinstance(error, SvOtelError):
+                    respond(self._fail(error, request.cors))
+                    return
+                logger.error("%s: request failed", self.name, exc_info=error)
+                respond(_error(500, "internal_error", "server: internal error", {}))
+                return
             self._accepted.inc(len(batch.events))
-        payload = {"accepted": len(batch.events), "rejected": rejected, "errors": errors}
-        return Answer(200, _ENCODER.encode(payload), out)
+            respond(Answer(200, _ENCODER.encode(_accepted(batch)), request.cors))
+
+        committed.add_done_callback(done)
+        return None
 
     def _preflight(self, headers: Mapping[str, str], origin: str | None) -> Answer:
         cors = self.settings.cors
@@ -212,6 +268,60 @@ class IngestEndpoint:
         if isinstance(error, QueueFullError):
             headers = {**headers, "Retry-After": str(max(1, round(error.retry_after)))}
         return _error(error.status_hint, name, error.message, headers)
+
+
+class IngestRequest:
+    """A request that passed :meth:`IngestEndpoint.begin`, waiting for its body.
+
+    Implements :class:`sv_otel.server.protocol.PendingRequest`. It counts in the endpoint's
+    ``in_flight`` until :meth:`release` (which every way of answering calls, once).
+    """
+
+    __slots__ = ("_open", "cors", "encoding", "endpoint", "max_bytes", "timeout", "token")
+
+    def __init__(
+        self,
+        endpoint: IngestEndpoint,
+        encoding: str | None,
+        token: str | None,
+        cors: dict[str, str],
+    ) -> None:
+        self.endpoint = endpoint
+        self.encoding = encoding
+        self.token = token
+        """The token from a header (already checked), or None to check the body's."""
+        self.cors = cors
+        self.max_bytes = endpoint.settings.max_request_bytes
+        self.timeout = endpoint.settings.body_timeout
+        self._open = True
+
+    def finish(self, body: bytes, respond: Callable[[Answer], None]) -> Answer | None:
+        """Parse, validate and queue the batch: the answer, or None when ``respond`` will be
+        called (once the batch is durable, or the queue refused it)."""
+        return self.endpoint._finish(self, body, respond)
+
+    def fail(self, error: SvOtelError) -> Answer:
+        """The answer to ``error`` (a problem with the body)."""
+        self.release()
+        return self.endpoint._fail(error, self.cors)
+
+    def too_large(self) -> Answer:
+        """413: the body grew over ``max_bytes``."""
+        return self.fail(body_too_large(self.max_bytes))
+
+    def timed_out(self) -> Answer:
+        """408: the body took longer than ``timeout``."""
+        return self.fail(body_timed_out(self.timeout))
+
+    def abandon(self) -> None:
+        """The client went away before its body was complete."""
+        self.release()
+
+    def release(self) -> None:
+        """Stop counting this request in flight (idempotent)."""
+        if self._open:
+            self._open = False
+            self.endpoint.in_flight -= 1
 
 
 class IngestApp:
@@ -242,6 +352,24 @@ def create_ingest_app(
 ) -> IngestApp:
     """The ASGI app serving :data:`INGEST_PATH` (plus ``extra_routes``, e.g. ``/healthz``)."""
     return IngestApp(IngestEndpoint(sink, settings, metrics, name), extra_routes)
+
+
+def _accepted(batch: ParsedBatch) -> dict[str, object]:
+    errors = [{"index": r.index, "message": r.message} for r in batch.rejected[:_MAX_ERRORS]]
+    return {"accepted": len(batch.events), "rejected": len(batch.rejected), "errors": errors}
+
+
+def _all_rejected(batch: ParsedBatch) -> dict[str, object]:
+    rejected = len(batch.rejected)
+    errors = [{"index": r.index, "message": r.message} for r in batch.rejected[:_MAX_ERRORS]]
+    return {
+        "status": 400,
+        "error": "bad_request",
+        "message": f"every event was rejected ({rejected}); first: {batch.rejected[0].message}",
+        "accepted": 0,
+        "rejected": rejected,
+        "errors": errors,
+    }
 
 
 def _error(status: int, name: str, message: str, headers: dict[str, str]) -> Answer:

@@ -13,7 +13,7 @@ from starlette.types import Receive
 
 from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, RequestTimeoutError
 
-__all__ = ["read_body"]
+__all__ = ["body_timed_out", "body_too_large", "check_content_length", "read_body"]
 
 
 async def read_body(
@@ -32,13 +32,7 @@ async def read_body(
         RequestTimeoutError: the body took longer than ``timeout`` seconds.
         InvalidBatchError: the client went away or sent a bad ``Content-Length``.
     """
-    if content_length is not None:
-        if not content_length.strip().isdigit():
-            raise InvalidBatchError(f"Content-Length: not a number ({content_length!r})")
-        if int(content_length) > max_bytes:
-            raise PayloadTooLargeError(
-                f"body: Content-Length {int(content_length)} is over the limit of {max_bytes} bytes"
-            )
+    check_content_length(content_length, max_bytes)
     # One timer cancelling this task, rather than a task per request as wait_for would start.
     task = asyncio.current_task()
     assert task is not None
@@ -57,9 +51,35 @@ async def read_body(
             raise
         if sys.version_info >= (3, 11):
             task.uncancel()
-        raise RequestTimeoutError(f"body: not received within {timeout:g} seconds") from None
+        raise body_timed_out(timeout) from None
     finally:
         timer.cancel()
+
+
+def check_content_length(content_length: str | None, max_bytes: int) -> None:
+    """Check a ``Content-Length`` header before the body is read.
+
+    Raises:
+        InvalidBatchError: not a number.
+        PayloadTooLargeError: over ``max_bytes``.
+    """
+    if content_length is not None:
+        if not content_length.strip().isdigit():
+            raise InvalidBatchError(f"Content-Length: not a number ({content_length!r})")
+        if int(content_length) > max_bytes:
+            raise PayloadTooLargeError(
+                f"body: Content-Length {int(content_length)} is over the limit of {max_bytes} bytes"
+            )
+
+
+def body_too_large(max_bytes: int) -> PayloadTooLargeError:
+    """The error for a body that grew over ``max_bytes`` while it was read."""
+    return PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
+
+
+def body_timed_out(timeout: float) -> RequestTimeoutError:
+    """The error for a body that took longer than ``timeout`` seconds."""
+    return RequestTimeoutError(f"body: not received within {timeout:g} seconds")
 
 
 async def _collect(receive: Receive, max_bytes: int) -> bytes:
@@ -67,7 +87,7 @@ async def _collect(receive: Receive, max_bytes: int) -> bytes:
     if message["type"] == "http.request" and not message.get("more_body", False):
         body: bytes = message.get("body", b"")  # the usual case: all in one message
         if len(body) > max_bytes:
-            raise PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
+            raise body_too_large(max_bytes)
         return body
     chunks: list[bytes] = []
     size = 0
@@ -77,7 +97,7 @@ async def _collect(receive: Receive, max_bytes: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
+            raise body_too_large(max_bytes)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

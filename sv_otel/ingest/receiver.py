@@ -8,7 +8,7 @@ import grpc
 
 from sv_otel._proto.sessionvision.v1 import sessionvision_pb2_grpc
 from sv_otel.components import EventSink
-from sv_otel.ingest.app import create_ingest_app
+from sv_otel.ingest.app import INGEST_PATH, create_ingest_app
 from sv_otel.ingest.grpc import IngestServicer
 from sv_otel.ingest.settings import IngestSettings
 from sv_otel.server.registry import ComponentContext
@@ -47,7 +47,9 @@ class IngestReceiver:
                 extra_routes=context.extra_routes,
             )
             sock = bind_socket(host, port, reuse_port=context.reuse_port)
-            self._http = HttpServer(app, sock, header_timeout=settings.body_timeout)
+            self._http = HttpServer(
+                app, sock, header_timeout=settings.body_timeout, routes={INGEST_PATH: app.endpoint}
+            )
             await self._http.start()
             self.http_port = self._http.port
             logger.info("%s: HTTP ingest on %s:%d", self.name, host, self.http_port)

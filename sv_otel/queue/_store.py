@@ -121,12 +121,26 @@ class SqliteStore:
             self._db.execute(f"DELETE FROM records WHERE {orphaned}")
         return removed
 
-    def append(self, rows: Sequence[tuple[str, int, bytes]]) -> None:
-        """Insert ``(pipeline, events, payload)`` rows in one transaction (one commit)."""
+    def append(self, rows: Sequence[tuple[str, int, bytes]]) -> list[int]:
+        """Insert ``(pipeline, events, payload)`` rows in one transaction (one commit).
+
+        Returns:
+            The ids of the rows, in order.
+        """
+        ids: list[int] = []
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO records (pipeline, events, payload) VALUES (?, ?, ?)", rows
-            )
+            for row in rows:
+                cursor = self._db.execute(
+                    "INSERT INTO records (pipeline, events, payload) VALUES (?, ?, ?)", row
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+        return ids
+
+    def last_id(self) -> int:
+        """The largest record id ever used in the file (0 for none)."""
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'records'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def cursor(self, pipeline: str, consumer: str) -> int:
         """The id of the last record ``consumer`` acknowledged (0 for none)."""
@@ -134,6 +148,15 @@ class SqliteStore:
             "SELECT acked FROM cursors WHERE pipeline = ? AND consumer = ?", (pipeline, consumer)
         ).fetchone()
         return 0 if row is None else int(row[0])
+
+    def cursors(self) -> dict[str, dict[str, int]]:
+        """``{pipeline: {consumer: acked}}`` for every registered consumer."""
+        out: dict[str, dict[str, int]] = {}
+        for pipeline, consumer, acked in self._db.execute(
+            "SELECT pipeline, consumer, acked FROM cursors"
+        ):
+            out.setdefault(pipeline, {})[consumer] = int(acked)
+        return out
 
     def read(self, pipeline: str, after: int, max_events: int, max_bytes: int) -> list[Record]:
         """Records of ``pipeline`` after id ``after``, in order, up to the limits (at least one)."""
@@ -152,27 +175,27 @@ class SqliteStore:
             size += len(payload)
         return out
 
-    def ack(self, pipeline: str, consumer: str, upto: int) -> tuple[int, int]:
-        """Record that ``consumer`` finished every record up to ``upto``.
+    def ack(
+        self, pipeline: str, consumer: str, upto: int, done: int, *, measure: bool = True
+    ) -> tuple[int, int]:
+        """Record that ``consumer`` finished every record up to ``upto``, and delete the
+        records up to ``done`` (which every consumer of the pipeline has finished).
 
         Returns:
-            ``(bytes, events)`` freed: the records every consumer of the pipeline has finished.
+            ``(bytes, events)`` deleted, when ``measure`` (else ``(0, 0)``: the caller knows).
         """
+        size = events = 0
         with _Transaction(self._acks):
             self._acks.execute(
                 "UPDATE cursors SET acked = MAX(acked, ?) WHERE pipeline = ? AND consumer = ?",
                 (upto, pipeline, consumer),
             )
-            done = self._acks.execute(
-                "SELECT MIN(acked) FROM cursors WHERE pipeline = ?", (pipeline,)
-            ).fetchone()[0]
-            if done is None:
-                return 0, 0
-            size, events = self._acks.execute(
-                "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
-                "FROM records WHERE pipeline = ? AND id <= ?",
-                (pipeline, done),
-            ).fetchone()
+            if measure:
+                size, events = self._acks.execute(
+                    "SELECT COALESCE(SUM(LENGTH(payload)), 0), COALESCE(SUM(events), 0) "
+                    "FROM records WHERE pipeline = ? AND id <= ?",
+                    (pipeline, done),
+                ).fetchone()
             self._acks.execute(
                 "DELETE FROM records WHERE pipeline = ? AND id <= ?", (pipeline, done)
             )

@@ -19,7 +19,8 @@
       queue: {max_size: 256MiB, synchronous: full, retry_after: 1s}
       telemetry: {address: 127.0.0.1:13133}   # /healthz /readyz /metrics on their own port
       shutdown_timeout: 10s         # how long a graceful stop keeps exporting
-      batch: {max_events: 1000}     # most events in one export
+      batch: {max_events: 1000, timeout: 200ms}   # most events in one export, and how
+                                    # long a smaller batch waits for more
 
 Values may reference the environment (:mod:`sv_otel.server.expand`). Unknown keys, unknown
 component types, undefined ids in a pipeline and bad values are errors naming the key.
@@ -90,6 +91,7 @@ class ServiceSettings:
     telemetry_address: tuple[str, int] | None = None
     shutdown_timeout: float = 10.0
     max_batch_events: int = 1000
+    batch_timeout: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ def _service(service: ConfigSection) -> ServiceSettings:
         ),
         shutdown_timeout=service.duration("shutdown_timeout", 10.0),
         max_batch_events=batch.integer("max_events", 1000, minimum=1),
+        batch_timeout=batch.duration("timeout", 0.2),
     )
     for section in (queue, telemetry, batch):
         section.finish()

@@ -10,6 +10,8 @@ with the next poll's events.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -78,21 +80,46 @@ class ReceiverSink:
         Raises:
             QueueFullError: the queue has no room; nothing was queued.
         """
-        now = now_ms()
+        await asyncio.shield(self.submit_nowait(events))
+
+    def submit_nowait(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """Like :meth:`submit`, without a coroutine: the future is done once queued durably.
+
+        Raises:
+            QueueFullError: the queue has no room; nothing was queued.
+        """
         if len(self.pipelines) == 1 and not self.pipelines[0].processors:
-            await self.queue.put({self.pipelines[0].id: events})
-            return
+            return self.queue.put_nowait({self.pipelines[0].id: events})
+        now = now_ms()
         batches = {p.id: p.process(events, now) for p in self.pipelines}
         try:
-            await self.queue.put(batches)
+            future = self.queue.put_nowait(batches)
         except QueueFullError:
-            if self.pending is not None:
-                given = {id(event) for event in events}
-                for pipeline, out in batches.items():
-                    added = [event for event in out if id(event) not in given]
-                    if added:
-                        self.pending.setdefault(pipeline, []).extend(added)
+            self._keep_added(events, batches)
             raise
+        if self.pending is not None:
+            future.add_done_callback(functools.partial(self._kept_if_full, events, batches))
+        return future
+
+    def _kept_if_full(
+        self,
+        events: Sequence[Event],
+        batches: dict[str, list[Event]],
+        future: asyncio.Future[None],
+    ) -> None:
+        """Keep the processors' events of a commit that failed for want of room."""
+        if not future.cancelled() and isinstance(future.exception(), QueueFullError):
+            self._keep_added(events, batches)
+
+    def _keep_added(self, events: Sequence[Event], batches: dict[str, list[Event]]) -> None:
+        """Keep the events the processors added to ``events`` for the gateway's next poll."""
+        if self.pending is None:
+            return
+        given = {id(event) for event in events}
+        for pipeline, out in batches.items():
+            added = [event for event in out if id(event) not in given]
+            if added:
+                self.pending.setdefault(pipeline, []).extend(added)
 
     def for_signal(self, signal: str) -> ReceiverSink | None:
         """The sink of only this receiver's ``signal`` pipelines (None when it feeds none).

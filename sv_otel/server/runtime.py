@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from sv_otel.components import EventExporter, EventProcessor
+from sv_otel.components import EventExporter, EventProcessor, RequestExporter
 from sv_otel.errors import QueueFullError
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.retry import RetryPolicy
 from sv_otel.ingest.cors import CorsPolicy
-from sv_otel.queue import DurableQueue
+from sv_otel.queue import LOG_RECORDS, DurableQueue
 from sv_otel.server.config import Component, GatewayConfig
 from sv_otel.server.health import health_routes
 from sv_otel.server.metrics import GatewayMetrics
@@ -88,7 +88,11 @@ class Gateway:
         return self._telemetry.port if self._telemetry is not None else None
 
     async def start(self) -> None:
-        """Open the queue, start exporters, processors and receivers (in that order)."""
+        """Open the queue, start exporters, processors and receivers (in that order).
+
+        A logs pipeline whose exporters all send ready requests queues OTLP log records
+        (:data:`~sv_otel.queue.LOG_RECORDS`): its events are translated once, on the way in.
+        """
         service = self.config.service
         data_dir = service.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +102,17 @@ class Gateway:
             for exporter_id in pipeline.exporters
         ]
         share = max(1, service.queue_max_bytes // self.workers)
+        self._create_exporters()
+        codecs = {
+            pipeline.id: LOG_RECORDS
+            for pipeline in self.config.pipelines.values()
+            if pipeline.signal == "logs"
+            and all(
+                isinstance(export.exporter, RequestExporter)
+                for export in self._exports
+                if export.pipeline == pipeline.id
+            )
+        }
         for shard in self._owned_shards():
             queue = await DurableQueue.open(
                 data_dir / "queue" / f"shard-{shard}.db",
@@ -105,6 +120,8 @@ class Gateway:
                 consumers=consumers,
                 synchronous=service.queue_synchronous,
                 retry_after=service.queue_retry_after,
+                max_record_events=service.max_batch_events,
+                codecs=codecs,
             )
             self._shards.append(queue)
             for pipeline, events in queue.removed.items():
@@ -120,7 +137,6 @@ class Gateway:
             if shard == self.worker:
                 self.queue = queue
         assert self.queue is not None
-        self._create_exporters()
         for queue in self._shards:
             for export in self._exports:
                 loop = DeliveryLoop(
@@ -133,6 +149,7 @@ class Gateway:
                     ),
                     metrics=self.metrics,
                     max_batch_events=export.max_batch_events or service.max_batch_events,
+                    batch_timeout=service.batch_timeout,
                 )
                 loop.start()
                 self._loops.append(loop)

@@ -19,8 +19,10 @@ The Highlight Session JSON Schema the documents follow ships beside this module
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from sv_otel.sessions.archive import SessionRecord, list_sessions, show_session
-from sv_otel.sessions.asgi import EventSubmitter, start_app, start_route
 from sv_otel.sessions.config import SessionConfig, sessions_dir
 from sv_otel.sessions.lifecycle import SessionLifecycleProcessor
 from sv_otel.sessions.start import START_PATH, SessionStarter, StartResult
@@ -32,6 +34,13 @@ from sv_otel.sessions.token import (
     sign_session_token,
     verify_session_token,
 )
+
+if TYPE_CHECKING:
+    from sv_otel.sessions.asgi import EventSubmitter, start_app, start_route
+
+_SERVED_BY_ASGI = frozenset({"EventSubmitter", "start_app", "start_route"})
+"""Exports of :mod:`sv_otel.sessions.asgi`, imported on first use: they need starlette and the
+ingest receiver, which a backend that only verifies session tokens should not load."""
 
 __all__ = [
     "HIGHLIGHT_SCHEMA_PATH",
@@ -53,3 +62,9 @@ __all__ = [
     "start_route",
     "verify_session_token",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _SERVED_BY_ASGI:
+        return getattr(importlib.import_module("sv_otel.sessions.asgi"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

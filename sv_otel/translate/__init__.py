@@ -1,15 +1,23 @@
 """Pure translation between sessionvision events and OTLP logs and traces (no I/O)."""
 
-from sv_otel.translate.logs import encode_logs, events_to_logs, logs_to_events
+from sv_otel.translate.logs import (
+    encode_log_records,
+    encode_logs,
+    events_to_logs,
+    log_records_request,
+    logs_to_events,
+)
 from sv_otel.translate.spans import encode_spans, events_to_spans, spans_to_events
 from sv_otel.translate.stats import TranslationStats
 
 __all__ = [
     "TranslationStats",
+    "encode_log_records",
     "encode_logs",
     "encode_spans",
     "events_to_logs",
     "events_to_spans",
+    "log_records_request",
     "logs_to_events",
     "spans_to_events",
 ]

@@ -54,7 +54,13 @@ from sv_otel.translate._encode import (
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
 from sv_otel.translate.stats import TranslationStats
 
-__all__ = ["encode_logs", "events_to_logs", "logs_to_events"]
+__all__ = [
+    "encode_log_records",
+    "encode_logs",
+    "events_to_logs",
+    "log_records_request",
+    "logs_to_events",
+]
 
 _ATTRIBUTE: Final = AttributeEncoder(b"\x32")
 _PROPERTY: Final = AttributeEncoder(b"\x32", attribute_key)
@@ -86,6 +92,38 @@ def encode_logs(
     observed_time_unix_nano: int | None = None,
 ) -> bytes:
     """Like :func:`events_to_logs`, but return the serialised request (for exporters)."""
+    out, size = _encode_records(events, observed_time_unix_nano)
+    return encode_request(out, size, resource)
+
+
+def encode_log_records(
+    events: Sequence[Event], *, observed_time_unix_nano: int | None = None
+) -> bytes:
+    """The log records of ``events`` alone, as they sit in a request: each a complete
+    ``log_records`` field of ``ScopeLogs``, back to back (the first byte is always ``0x12``).
+
+    Records of several calls may be joined (``b"".join``) and wrapped into one request with
+    :func:`log_records_request`; the result is what :func:`encode_logs` makes of all their
+    events (with each part's observed time).
+    """
+    out, _ = _encode_records(events, observed_time_unix_nano)
+    return b"".join(out)
+
+
+def log_records_request(
+    records: Sequence[bytes], *, resource: ResourceLike | Mapping[str, object] | None = None
+) -> bytes:
+    """The serialised logs request holding ``records`` (from :func:`encode_log_records`)."""
+    size = 0
+    for part in records:
+        size += len(part)
+    return encode_request(list(records), size, resource)
+
+
+def _encode_records(
+    events: Sequence[Event], observed_time_unix_nano: int | None
+) -> tuple[list[bytes], int]:
+    """The records of ``events`` as pieces to join, and their total size."""
     observed = b"\x59" + pack_fixed64(
         time.time_ns() if observed_time_unix_nano is None else observed_time_unix_nano
     )
@@ -116,7 +154,7 @@ def encode_logs(
         prefix = varint(length)
         out[slot] = prefix
         size += 1 + len(prefix) + length
-    return encode_request(out, size, resource)
+    return out, size
 
 
 _Identity: TypeAlias = tuple[str, "str | None", "str | None"]

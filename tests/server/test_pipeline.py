@@ -10,10 +10,12 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from sv_otel.errors import ConfigurationError
+from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.event import Event
 from sv_otel.otlp_json import decode_json
-from sv_otel.server.config import load_config
+from sv_otel.queue import DurableQueue
+from sv_otel.server.config import PipelineConfig, load_config
+from sv_otel.server.pipeline import Pipeline, ReceiverSink
 from sv_otel.server.registry import Registry
 from sv_otel.server.runtime import Gateway
 from sv_otel.server.section import ConfigSection
@@ -120,3 +122,22 @@ def test_unknown_processor_types_and_keys_are_named() -> None:
         ConfigurationError, match=r"processors\.batch/eu: unknown processor type 'batch'"
     ):
         load_config(raw, registry())
+
+
+async def test_processor_events_of_a_commit_that_cannot_be_written_are_kept(
+    tmp_path: Path,
+) -> None:
+    # The room check passes, then the write fails (a full disk): the batch is refused, and the
+    # session_start the processor made for it waits for the gateway's next poll.
+    queue = await DurableQueue.open(tmp_path / "q.db", max_bytes=1 << 30, consumers=[("logs", "c")])
+    pages = queue._store._db.execute("PRAGMA page_count").fetchone()[0]
+    queue._store._db.execute(f"PRAGMA max_page_count = {pages}")  # sqlite's SQLITE_FULL
+    config = PipelineConfig("logs", "logs", ("sessionvision",), ("firstsight",), ("file",))
+    pending: dict[str, list[Event]] = {}
+    sink = ReceiverSink([Pipeline(config, [FirstSight("firstsight", "m")])], queue, pending)
+    batch = [Event(event="a", timestamp=1, session_id="s1", properties={"pad": "x" * 100_000})]
+    with pytest.raises(QueueFullError) as raised:
+        await sink.submit(batch)
+    assert raised.value.message == "queue: cannot write (database or disk is full); retry later"
+    assert [(e.event, e.session_id) for e in pending["logs"]] == [("session_start", "s1")]
+    await queue.close()

@@ -1,0 +1,349 @@
+"""uvicorn's HTTP/1.1 protocol with deadlines for slow clients and paths it answers itself.
+
+:func:`http_protocol` returns a subclass of uvicorn's ``HttpToolsProtocol`` with two additions:
+
+* **Header deadline.** uvicorn bounds only the idle time after a response; a client that
+  connects and sends nothing, or trickles its headers (slow-loris), would hold the connection for
+  ever. Once ``header_timeout`` seconds pass without complete headers (counted from the
+  connection or from the previous response) the connection is closed, with a 408 answer if a
+  request had begun (an idle keep-alive connection is closed silently, as browsers expect). The
+  deadline is one timestamp per connection and one timer that re-arms itself, so a request costs
+  no timer of its own.
+* **Direct routes.** ``POST`` and ``OPTIONS`` requests to a path in ``routes`` are answered by a
+  :class:`DirectRoute` without ASGI: no scope, no task, no ``receive``/``send`` messages, one write
+  per response. A request's life on a direct route::
+
+      headers complete   route.begin(method, headers) -> an Answer (done), or a PendingRequest
+      body arrives       collected; over request.max_bytes -> request.too_large()
+      message complete   request.finish(body, respond) -> an Answer, or None and respond() later
+      body too slow      request.timed_out() after request.timeout seconds
+      client gone        request.abandon() (unless finish already has it)
+
+  Everything else (other paths and methods, upgrades, absolute-form targets) goes to the ASGI
+  app as usual. Pipelined requests are answered in order: a request that arrives while an
+  earlier one is unanswered waits in uvicorn's pipeline, whichever kind either is. The bytes
+  written are the ones uvicorn would write for the same answer through ASGI (status line,
+  uvicorn's default headers, the answer's headers, ``content-type``, ``content-length``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application
+
+__all__ = ["Answer", "DirectRoute", "PendingRequest", "http_protocol"]
+
+logger = logging.getLogger(__name__)
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+)
+_JSON = b"content-type: application/json\r\ncontent-length: "
+_DIRECT_METHODS = (b"POST", b"OPTIONS")
+
+
+@dataclass(slots=True)
+class Answer:
+    """A response: status, JSON body (empty for 204) and extra headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class PendingRequest(Protocol):
+    """A request on a direct route whose body is being read (see the module docstring)."""
+
+    max_bytes: int
+    """The largest body accepted."""
+    timeout: float
+    """Seconds the whole body may take."""
+
+    def finish(self, body: bytes, respond: Callable[[Answer], None]) -> Answer | None:
+        """Handle the complete body: the answer, or None when ``respond`` will be called."""
+        ...
+
+    def too_large(self) -> Answer:
+        """The answer when the body grows over ``max_bytes``."""
+        ...
+
+    def timed_out(self) -> Answer:
+        """The answer when the body took longer than ``timeout``."""
+        ...
+
+    def abandon(self) -> None:
+        """The client went away before the body was complete."""
+        ...
+
+
+class DirectRoute(Protocol):
+    """A path answered by the protocol itself (see the module docstring)."""
+
+    def begin(self, method: str, headers: dict[str, str]) -> Answer | PendingRequest:
+        """Check a request by its method and lower-cased headers, before its body."""
+        ...
+
+
+class _Unused(asyncio.Event):
+    """Stands in for the cycle's message event, which nothing waits on for a direct route."""
+
+    def set(self) -> None:
+        """Nothing to wake."""
+
+
+_UNUSED = _Unused()
+
+
+class _Exchange(RequestResponseCycle):
+    """One request on a direct route.
+
+    It takes the place of uvicorn's ``RequestResponseCycle`` in the protocol's bookkeeping
+    (``self.cycle``, the pipeline, ``connection_lost``, ``shutdown``), which reads only
+    ``response_complete``, ``disconnected``, ``keep_alive`` and ``message_event``; uvicorn's own
+    constructor is not run, since the ASGI side of a cycle is never used.
+    """
+
+    def __init__(self, route: DirectRoute, method: str, headers: list[tuple[bytes, bytes]]):
+        self.route = route
+        self.method = method
+        self.request_headers = headers
+        self.keep_alive = True
+        self.expect_continue = False
+        self.request: PendingRequest | None = None
+        self.finishing = False
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.complete = False
+        self.response_complete = False
+        self.disconnected = False
+        self.message_event = _UNUSED
+        self.timer: asyncio.TimerHandle | None = None
+
+
+def http_protocol(
+    header_timeout: float, routes: Mapping[str, DirectRoute] | None = None
+) -> type[HttpToolsProtocol]:
+    """uvicorn's protocol with a header deadline and direct ``routes`` (path to route)."""
+    body = (
+        b'{"status":408,"error":"request_timeout","message":"headers: not received within '
+        + f"{header_timeout:g}".encode()
+        + b' seconds"}'
+    )
+    timeout_answer = _TIMEOUT_ANSWER % (len(body), body)
+    direct = {path.encode("ascii"): route for path, route in (routes or {}).items()}
+    internal_error = Answer(
+        500, b'{"status":500,"error":"internal_error","message":"server: internal error"}', {}
+    )
+
+    class SvOtelHttpProtocol(HttpToolsProtocol):
+        _deadline: float | None = None  # when the wait for complete headers ends
+        _timer: asyncio.TimerHandle | None = None
+        _begun = False
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(cast(asyncio.Transport, transport))
+            self._wait_for_headers(header_timeout)
+
+        def data_received(self, data: bytes) -> None:
+            self._begun = True
+            super().data_received(data)
+            cycle = self.cycle
+            if (
+                type(cycle) is _Exchange
+                and cycle.request is not None
+                and not cycle.complete
+                and not cycle.response_complete
+                and cycle.timer is None
+            ):  # the body is still on its way: from now on it has request.timeout seconds
+                cycle.timer = self.loop.call_later(
+                    cycle.request.timeout, self._body_timed_out, cycle
+                )
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._deadline = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            cycle = self.cycle
+            if type(cycle) is _Exchange:
+                _cancel_timer(cycle)
+                request = cycle.request
+                if request is not None and not cycle.finishing and not cycle.response_complete:
+                    request.abandon()
+            super().connection_lost(exc)
+
+        def on_headers_complete(self) -> None:
+            self._deadline = None
+            route = direct.get(self.url) if direct else None
+            method = self.parser.get_method()
+            if route is None or method not in _DIRECT_METHODS or self.parser.should_upgrade():
+                super().on_headers_complete()
+                return
+            exchange = _Exchange(route, method.decode("ascii"), self.headers)
+            exchange.keep_alive = (
+                self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+            )
+            exchange.expect_continue = self.expect_100_continue
+            previous = self.cycle
+            self.cycle = exchange
+            if previous is not None and not previous.response_complete:
+                # Pipelined behind an unanswered request: wait for its turn (_start_asgi_task).
+                self.flow.pause_reading()
+                self.pipeline.appendleft((exchange, self.app))
+                return
+            self._begin(exchange)
+
+        def on_body(self, body: bytes) -> None:
+            cycle = self.cycle
+            if type(cycle) is not _Exchange:
+                super().on_body(body)
+                return
+            if cycle.response_complete:
+                return
+            cycle.chunks.append(body)
+            cycle.size += len(body)
+            if cycle.request is not None and cycle.size > cycle.request.max_bytes:
+                self._respond(cycle, cycle.request.too_large())
+
+        def on_message_complete(self) -> None:
+            cycle = self.cycle
+            if type(cycle) is not _Exchange:
+                super().on_message_complete()
+                return
+            cycle.complete = True
+            if cycle.request is not None and not cycle.response_complete:
+                self._finish(cycle)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._wait_for_headers(header_timeout)
+
+        def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+            if type(cycle) is _Exchange:
+                self._begin(cycle)
+            else:
+                super()._start_asgi_task(cycle, app)
+
+        def _begin(self, exchange: _Exchange) -> None:
+            headers = {
+                k.decode("latin-1"): v.decode("latin-1") for k, v in exchange.request_headers
+            }
+            try:
+                started = exchange.route.begin(exchange.method, headers)
+            except Exception:
+                logger.exception("%s: request failed", self.url.decode("latin-1"))
+                started = internal_error
+            if type(started) is Answer:
+                self._respond(exchange, started)
+                return
+            request = cast(PendingRequest, started)
+            exchange.request = request
+            if exchange.size > request.max_bytes:  # a pipelined body read before its turn
+                self._respond(exchange, request.too_large())
+            elif exchange.complete:
+                self._finish(exchange)
+            elif exchange.expect_continue:
+                self.transport.write(_CONTINUE)
+
+        def _finish(self, exchange: _Exchange) -> None:
+            _cancel_timer(exchange)
+            request = exchange.request
+            assert request is not None
+            chunks = exchange.chunks
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            exchange.chunks = []
+            exchange.finishing = True
+
+            def respond(answer: Answer) -> None:
+                self._respond(exchange, answer)
+
+            try:
+                answer = request.finish(body, respond)
+            except Exception:
+                logger.exception("%s: request failed", self.url.decode("latin-1"))
+                answer = internal_error
+            if answer is not None:
+                self._respond(exchange, answer)
+
+        def _body_timed_out(self, exchange: _Exchange) -> None:
+            exchange.timer = None
+            if exchange.request is not None and not exchange.response_complete:
+                self._respond(exchange, exchange.request.timed_out())
+
+        def _respond(self, exchange: _Exchange, answer: Answer) -> None:
+            if exchange.response_complete:
+                return
+            exchange.response_complete = True
+            _cancel_timer(exchange)
+            if exchange.disconnected or self.transport.is_closing():
+                return
+            parts = [STATUS_LINE[answer.status]]
+            for name, value in self.server_state.default_headers:
+                parts += (name, b": ", value, b"\r\n")
+            for key, text in answer.headers.items():
+                value = text.encode("latin-1")
+                if HEADER_VALUE_RE.search(value):  # what uvicorn does with such a header
+                    self.transport.close()
+                    return
+                parts += (key.lower().encode("latin-1"), b": ", value, b"\r\n")
+            if answer.status != 204:
+                parts += (_JSON, b"%d" % len(answer.body), b"\r\n")
+            if not exchange.keep_alive:
+                parts.append(b"connection: close\r\n")
+            parts += (b"\r\n", answer.body)
+            self.transport.write(b"".join(parts))
+            if not exchange.keep_alive:
+                self.transport.close()
+                return
+            # uvicorn's on_response_complete, with the header deadline instead of its own
+            # keep-alive timer (the shorter of the two bounds an idle connection).
+            self.server_state.total_requests += 1
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self._wait_for_headers(min(header_timeout, self.timeout_keep_alive))
+
+        def _wait_for_headers(self, timeout: float) -> None:
+            self._begun = False
+            self._deadline = self.loop.time() + timeout
+            if self._timer is None:
+                self._timer = self.loop.call_at(self._deadline, self._check_deadline)
+
+        def _check_deadline(self) -> None:
+            self._timer = None
+            deadline = self._deadline
+            if deadline is None or self.transport.is_closing():
+                return
+            if self.loop.time() < deadline:
+                self._timer = self.loop.call_at(deadline, self._check_deadline)
+                return
+            self._deadline = None
+            if self._begun:
+                self.transport.write(timeout_answer)
+            self.transport.close()
+
+    return SvOtelHttpProtocol
+
+
+def _cancel_timer(exchange: _Exchange) -> None:
+    if exchange.timer is not None:
+        exchange.timer.cancel()
+        exchange.timer = None
