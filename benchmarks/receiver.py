@@ -417,7 +417,10 @@ def main() -> None:
             )
         else:
             one = runs[(protocol, 1)]["records_per_s"]
-            summary[f"ratio_{protocol}_2_workers_to_1"] = round(figures["records_per_s"] / one, 4)
+            # None when one worker delivered nothing in the window (the ratio is undefined).
+            summary[f"ratio_{protocol}_2_workers_to_1"] = (
+                round(figures["records_per_s"] / one, 4) if one else None
+            )
     summary["targets"] = {"ratio_grpc_1_worker_to_translate": 0.6, "ratio_grpc_2_workers_to_1": 1.6}
     print(orjson.dumps(summary).decode())
 
