@@ -45,7 +45,6 @@ from sv_otel.sessionvision.client import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_EVENTS,
     DEFAULT_TIMEOUT,
-    IngestClient,
 )
 from sv_otel.sessionvision.exporter import SessionvisionExporter, SessionvisionExporterConfig
 from sv_otel.sessionvision.file_exporter import SessionvisionFileExporter
@@ -151,19 +150,8 @@ def create_sessionvision_exporter(
     settings: SessionvisionSettings, context: ComponentContext
 ) -> SessionvisionExporter:
     """The registry's ``create`` for the ``sessionvision`` exporter type."""
-    config = settings.config
-    client = IngestClient(
-        config.endpoint,
-        token=config.token,
-        max_events=config.max_events,
-        max_bytes=config.max_bytes,
-        timeout=config.timeout,
-        max_concurrency=config.max_concurrency,
-        gzip_level=config.compression_level,
-        max_sessions=config.max_sessions,
-        headers=settings.headers,
-    )
-    return SessionvisionExporter(config, name=context.name, client=client)
+    client = settings.config.client(settings.headers)
+    return SessionvisionExporter(settings.config, name=context.name, client=client)
 
 
 def create_sessionvision_file_exporter(

@@ -93,6 +93,20 @@ class SessionvisionExporterConfig:
             max_sessions=_typed(mapping, "max_sessions", int, 1),
         )
 
+    def client(self, headers: Mapping[str, str] | None = None) -> IngestClient:
+        """An :class:`IngestClient` with these settings (and extra request ``headers``)."""
+        return IngestClient(
+            self.endpoint,
+            token=self.token,
+            max_events=self.max_events,
+            max_bytes=self.max_bytes,
+            timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
+            gzip_level=self.compression_level,
+            max_sessions=self.max_sessions,
+            headers=headers,
+        )
+
 
 T = TypeVar("T")
 
@@ -133,16 +147,7 @@ class SessionvisionExporter:
     ) -> None:
         self.name = name
         self.config = config
-        self._client = client or IngestClient(
-            config.endpoint,
-            token=config.token,
-            max_events=config.max_events,
-            max_bytes=config.max_bytes,
-            timeout=config.timeout,
-            max_concurrency=config.max_concurrency,
-            gzip_level=config.compression_level,
-            max_sessions=config.max_sessions,
-        )
+        self._client = client or config.client()
         self._delivered: OrderedDict[bytes, None] = OrderedDict()
         self._batch: Sequence[Event] | None = None  # the last batch not done, and its requests
         self._requests: list[IngestRequest] = []
