@@ -15,6 +15,7 @@ The rules are the OTLP specification's (``specification/protocol/exporter.md`` a
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Iterable
@@ -87,7 +88,11 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
+
+    Returns:
+        The delay, at least 0; None when the header is missing or unreadable.
+    """
     if value is None:
         return None
     value = value.strip()
@@ -97,7 +102,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    seconds = when.timestamp() - current
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def http_error(status: int, message: str, retry_after: str | None) -> ExportError:

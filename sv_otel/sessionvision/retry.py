@@ -17,11 +17,10 @@ other 3xx / 4xx         no                         ``PermanentExportError`` (dea
 
 from __future__ import annotations
 
-import email.utils
-import math
-import time
 from enum import Enum
 from typing import Final
+
+from sv_otel.exporter.retry import parse_retry_after
 
 __all__ = [
     "DEFAULT_RETRY_DELAYS",
@@ -57,28 +56,6 @@ def classify(status: int) -> Verdict:
     if status == 429:
         return Verdict.THROTTLED
     return Verdict.REJECTED
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date).
-
-    Returns:
-        The delay, at least 0; None when the header is missing or unreadable.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    current = time.time() if now is None else now
-    seconds = when.timestamp() - current
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def retry_delay(
