@@ -32,7 +32,7 @@ from sv_otel.linking.environment_variables import (
     SV_OTEL_LINKING_VENDOR_ALIASES,
 )
 
-__all__ = ["VENDOR_ALIASES", "LinkingOptions"]
+__all__ = ["VENDOR_ALIASES", "LinkingOptions", "env_flag"]
 
 _logger = logging.getLogger(__name__)
 
@@ -89,13 +89,13 @@ class LinkingOptions:
                 f"vendor_aliases: expected a collection of names, got the string {vendor_aliases!r}"
             )
         options = cls(
-            session_link=_env_bool(env, SV_OTEL_LINKING_SESSION_LINK)
+            session_link=env_flag(env, SV_OTEL_LINKING_SESSION_LINK)
             if session_link is None
             else session_link,
             vendor_aliases=_env_aliases(env)
             if vendor_aliases is None
             else frozenset(vendor_aliases),
-            trust_client_user_id=_env_bool(env, SV_OTEL_LINKING_TRUST_CLIENT_USER_ID)
+            trust_client_user_id=env_flag(env, SV_OTEL_LINKING_TRUST_CLIENT_USER_ID)
             if trust_client_user_id is None
             else trust_client_user_id,
         )
@@ -106,7 +106,14 @@ class LinkingOptions:
 _INTERNED: Final[dict[LinkingOptions, LinkingOptions]] = {}
 
 
-def _env_bool(environ: Mapping[str, str], name: str) -> bool:
+def env_flag(
+    environ: Mapping[str, str], name: str, *, invalid: bool = False, meaning: str = ""
+) -> bool:
+    """Read a ``true`` / ``false`` environment variable (unset or empty: false).
+
+    Another value logs a warning naming the variable (with ``meaning``, what it is taken to
+    mean) and counts as ``invalid``.
+    """
     value = environ.get(name)
     if value is None:
         return False
@@ -116,8 +123,10 @@ def _env_bool(environ: Mapping[str, str], name: str) -> bool:
         case "false" | "":
             return False
         case _:
-            _logger.warning("Invalid value for %s: %r (expected true or false)", name, value)
-            return False
+            _logger.warning(
+                "Invalid value for %s: %r (expected true or false)%s", name, value, meaning
+            )
+            return invalid
 
 
 def _env_aliases(environ: Mapping[str, str]) -> frozenset[str]:

@@ -46,6 +46,7 @@ from sv_otel.linking.environment_variables import (
     SV_OTEL_LINKING_REQUIRE_SIGNED,
     SV_OTEL_SESSION_SECRET,
 )
+from sv_otel.linking.options import env_flag
 from sv_otel.sessions.token import session_token_verifier
 
 __all__ = ["SigningOptions", "reject_every_token"]
@@ -102,7 +103,16 @@ class SigningOptions:
             token_verifier = session_token_verifier(_secret_bytes(secret))
         elif token_verifier is None:
             token_verifier = _env_verifier(env)
-        required = _env_required(env) if require_signed is None else require_signed
+        required = (
+            env_flag(
+                env,
+                SV_OTEL_LINKING_REQUIRE_SIGNED,
+                invalid=True,
+                meaning="; signed sessions are required",
+            )
+            if require_signed is None
+            else require_signed
+        )
         if required and token_verifier is None:
             if require_signed:
                 raise ConfigurationError(
@@ -138,21 +148,3 @@ def _env_verifier(environ: Mapping[str, str]) -> TokenVerifier | None:
         # Never log the value itself: it is a secret.
         _logger.error("Invalid value for %s: %s; it is not used", SV_OTEL_SESSION_SECRET, error)
         return None
-
-
-def _env_required(environ: Mapping[str, str]) -> bool:
-    value = environ.get(SV_OTEL_LINKING_REQUIRE_SIGNED)
-    if value is None:
-        return False
-    match value.strip().lower():
-        case "true":
-            return True
-        case "false" | "":
-            return False
-        case _:
-            _logger.warning(
-                "Invalid value for %s: %r (expected true or false); signed sessions are required",
-                SV_OTEL_LINKING_REQUIRE_SIGNED,
-                value,
-            )
-            return True
