@@ -84,15 +84,7 @@ def parse_otlp_settings(section: ConfigSection, *, http: bool) -> OTLPSettings:
     compression = section.value("compression")
     if compression is not None and compression not in ("gzip", "none"):
         raise section.error("compression", f"expected gzip or none, got {compression!r}")
-    retry = section.section("retry_on_failure")
-    policy = RetryPolicy(
-        initial_interval=retry.duration("initial_interval", 1.0),
-        max_interval=retry.duration("max_interval", 30.0),
-        multiplier=retry.number("multiplier", 1.5, minimum=1.0),
-        randomization=retry.number("randomization_factor", 0.2),
-        max_elapsed_time=retry.duration("max_elapsed_time", 0.0),
-    )
-    retry.finish()
+    policy = RetryPolicy.from_section(section.section("retry_on_failure"))
     settings = OTLPSettings(
         endpoint=section.string("endpoint", None),
         signal_endpoints=signal_endpoints,

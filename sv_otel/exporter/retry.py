@@ -26,6 +26,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
 from sv_otel.errors import ExportError, PermanentExportError, RetryableExportError
+from sv_otel.server.section import ConfigSection
 
 __all__ = [
     "MAX_RETRY_AFTER",
@@ -85,6 +86,19 @@ class RetryPolicy:
     def gives_up(self, elapsed: float) -> bool:
         """Whether retrying for ``elapsed`` seconds is enough."""
         return self.max_elapsed_time > 0 and elapsed >= self.max_elapsed_time
+
+    @classmethod
+    def from_section(cls, section: ConfigSection) -> RetryPolicy:
+        """Read an exporter's ``retry_on_failure`` mapping (the Collector's keys)."""
+        policy = cls(
+            initial_interval=section.duration("initial_interval", 1.0),
+            max_interval=section.duration("max_interval", 30.0),
+            multiplier=section.number("multiplier", 1.5, minimum=1.0),
+            randomization=section.number("randomization_factor", 0.2),
+            max_elapsed_time=section.duration("max_elapsed_time", 0.0),
+        )
+        section.finish()
+        return policy
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -55,7 +55,6 @@ __all__ = [
     "SessionvisionSettings",
     "create_sessionvision_exporter",
     "create_sessionvision_file_exporter",
-    "parse_retry_policy",
     "parse_sessionvision_file_settings",
     "parse_sessionvision_settings",
 ]
@@ -81,19 +80,6 @@ class SessionvisionFileSettings:
     """The ``sessionvision_file`` exporter: ``path`` (None = the data directory's default)."""
 
     path: str | None = None
-
-
-def parse_retry_policy(section: ConfigSection) -> RetryPolicy:
-    """Read a ``retry_on_failure`` mapping (the Collector's keys)."""
-    policy = RetryPolicy(
-        initial_interval=section.duration("initial_interval", 1.0),
-        max_interval=section.duration("max_interval", 30.0),
-        multiplier=section.number("multiplier", 1.5, minimum=1.0),
-        randomization=section.number("randomization_factor", 0.2),
-        max_elapsed_time=section.duration("max_elapsed_time", 0.0),
-    )
-    section.finish()
-    return policy
 
 
 def parse_sessionvision_settings(section: ConfigSection) -> SessionvisionSettings:
@@ -124,7 +110,7 @@ def parse_sessionvision_settings(section: ConfigSection) -> SessionvisionSetting
     settings = SessionvisionSettings(
         config=config,
         headers=section.string_map("headers"),
-        retry=parse_retry_policy(section.section("retry_on_failure")),
+        retry=RetryPolicy.from_section(section.section("retry_on_failure")),
         max_batch_events=batch.integer("max_events", DEFAULT_BATCH_EVENTS, minimum=1),
     )
     batch.finish()
