@@ -38,9 +38,6 @@ import gzip
 import multiprocessing
 import os
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from multiprocessing.sharedctypes import Synchronized
@@ -51,6 +48,7 @@ import orjson
 
 import sv_otel
 from benchmarks.corpus import make_bodies, make_events
+from benchmarks.processes import cpu_seconds, free_port, peak_rss_mib, start_serve, worker_pids
 
 _PATH = "/api/v1/ingest/events"
 # The logs pipeline only: the translate-only baseline encodes logs, so the ratio compares like
@@ -196,34 +194,6 @@ def _load(port: int, concurrency: int, seconds: float, result: Any) -> None:
     result.put({"ok": counts[0], "other": counts[1]})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _workers(pid: int, count: int) -> list[int]:
-    if count == 1:
-        return [pid]
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    # spawn starts a resource tracker too; the workers are the biggest children
-    return sorted(children, key=_peak_rss_mib, reverse=True)[:count]
-
-
 def run_gateway(
     workers: int, concurrency: int, seconds: float, warmup: float, synchronous: str = "full"
 ) -> dict[str, Any]:
@@ -231,7 +201,7 @@ def run_gateway(
     context = multiprocessing.get_context("spawn")
     received: Synchronized[int] = context.Value("q", 0)
     ready = context.Event()
-    sink_port, port = _free_port(), _free_port()
+    sink_port, port = free_port(), free_port()
     sink = context.Process(target=_sink, args=(sink_port, received, ready))
     sink.start()
     ready.wait(30)
@@ -239,12 +209,8 @@ def run_gateway(
     with tempfile.TemporaryDirectory() as data_dir:
         config = Path(data_dir) / "sv-otel.yaml"
         config.write_text(_CONFIG % synchronous)
-        gateway = subprocess.Popen(
+        gateway = start_serve(
             [
-                sys.executable,
-                "-m",
-                "sv_otel.cli",
-                "serve",
                 "--config",
                 str(config),
                 "--ingest-address",
@@ -255,36 +221,27 @@ def run_gateway(
                 "grpc",
                 "--data-dir",
                 data_dir,
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
             ],
-            stdout=subprocess.PIPE,
-            text=True,
+            workers=workers,
         )
-        assert gateway.stdout is not None
-        for _ in range(workers):
-            while " ready" not in gateway.stdout.readline():
-                pass
         result = context.Queue()
         load = context.Process(target=_load, args=(port, concurrency, warmup + seconds, result))
         load.start()
         time.sleep(warmup)
         assert load.pid is not None
-        pids = _workers(gateway.pid, workers)
+        pids = worker_pids(gateway.pid, workers)
         others = [load.pid, sink.pid]
-        cpu_start = [_cpu_seconds(pid) for pid in pids + others]
+        cpu_start = [cpu_seconds(pid) for pid in pids + others]
         start_count, start = received.value, time.monotonic()
         time.sleep(seconds)
         events = received.value - start_count
         elapsed = time.monotonic() - start
         busy = [
-            (_cpu_seconds(p) - c) / elapsed for p, c in zip(pids + others, cpu_start, strict=True)
+            (cpu_seconds(p) - c) / elapsed for p, c in zip(pids + others, cpu_start, strict=True)
         ]
         counts = result.get(timeout=60)
         load.join()
-        rss = [_peak_rss_mib(pid) for pid in _workers(gateway.pid, workers)]
+        rss = [peak_rss_mib(pid) for pid in worker_pids(gateway.pid, workers)]
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(120)
     delivered = received.value

@@ -12,9 +12,13 @@ events). The records are sessionvision events as sv_otel's own exporters write t
 ``--sessions`` sessions; the exporter posts one request per session of each delivered batch, as
 the browser SDK does, so fewer sessions per batch means fewer, larger posts.
 
-The load outpaces delivery, so the queue is bounded (``--queue-size``) and the figures are taken
-once it is full: then the receiver throttles the load (503 / ``UNAVAILABLE``) and what is
-delivered is what the gateway sustains. ``--batch`` sets the exporter's ``batch.max_events``,
+The figures come from a steady-state window after ``--warmup``. When the load outpaces delivery
+the bounded queue (``--queue-size``) fills and the receiver throttles the load (503 /
+``UNAVAILABLE``), so what is delivered is what the gateway sustains either way. The queue (64 MiB
+by default) must hold more than a worker delivers while refused callers wait out the retry hint
+(the default ``retry_after`` of 1 s): a smaller one runs dry during that wait and the figures
+measure the waiting (with 16 MiB, two workers used under a core between them and delivered
+less than one). ``--batch`` sets the exporter's ``batch.max_events``,
 the most events one export carries (default 8192, as shipped). ``--max-sessions`` sets the
 exporter's ``max_sessions`` (default 1, as shipped: one session per post, as the SDK sends
 them); above 1, several sessions' events share a post, and the figures are not the headline.
@@ -34,8 +38,6 @@ import asyncio
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -48,6 +50,7 @@ import orjson
 
 import sv_otel
 from benchmarks.corpus import make_bodies, make_events
+from benchmarks.processes import cpu_seconds, free_port, peak_rss_mib, start_serve, worker_pids
 
 _LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 _RECORDS = 512
@@ -211,36 +214,6 @@ def _grpc_retry_delay(error: Any) -> float:
     return 1.0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _workers(pid: int, count: int) -> list[int]:
-    if count == 1:
-        return [pid]
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    # spawn starts a resource tracker too; the workers are the biggest children
-    return sorted(children, key=_peak_rss_mib, reverse=True)[:count]
-
-
 def run(
     protocol: str,
     workers: int,
@@ -262,7 +235,7 @@ def run(
     context = multiprocessing.get_context("spawn")
     received: Synchronized[int] = context.Value("q", 0)
     sink_ready, load_ready, start = context.Event(), context.Event(), context.Event()
-    ports = {name: _free_port() for name in ("grpc", "http", "sink", "telemetry")}
+    ports = {name: free_port() for name in ("grpc", "http", "sink", "telemetry")}
     sink = context.Process(target=_sink, args=(ports["sink"], received, sink_ready))
     sink.start()
     sink_ready.wait(30)
@@ -294,44 +267,24 @@ def run(
             }
         )
         profiler = ["-m", "cProfile", "-o", profile] if profile and workers == 1 else []
-        gateway = subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                "-m",
-                "sv_otel.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--data-dir",
-                data_dir,
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
+        gateway = start_serve(
+            ["--config", str(config), "--data-dir", data_dir], workers=workers, python=profiler
         )
-        assert gateway.stdout is not None
-        for _ in range(workers):
-            while " ready" not in gateway.stdout.readline():
-                pass
         load_ready.wait(60)
         assert load.pid is not None and sink.pid is not None
         start.set()
         time.sleep(warmup)
-        pids = _workers(gateway.pid, workers)
+        pids = worker_pids(gateway.pid, workers)
         others = {"load": load.pid, "sink": sink.pid}
-        cpu = {pid: _cpu_seconds(pid) for pid in [*pids, *others.values()]}
+        cpu = {pid: cpu_seconds(pid) for pid in [*pids, *others.values()]}
         first, began = received.value, time.monotonic()
         time.sleep(seconds)
         records = received.value - first
         elapsed = time.monotonic() - began
-        busy = {pid: (_cpu_seconds(pid) - spent) / elapsed for pid, spent in cpu.items()}
+        busy = {pid: (cpu_seconds(pid) - spent) / elapsed for pid, spent in cpu.items()}
         counts = result.get(timeout=120)
         load.join()
-        rss = [_peak_rss_mib(pid) for pid in pids]
+        rss = [peak_rss_mib(pid) for pid in pids]
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(120)
     sink.terminate()
@@ -357,7 +310,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=64, help="sessions the records span")
     parser.add_argument("--protocols", default="grpc,http", help="grpc, http or both")
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full")
-    parser.add_argument("--queue-size", default="16MiB", help="service.queue.max_size")
+    parser.add_argument("--queue-size", default="64MiB", help="service.queue.max_size")
     parser.add_argument("--batch", type=int, default=8192, help="the exporter's batch size")
     parser.add_argument("--max-sessions", type=int, default=1, help="sessions per post")
     parser.add_argument("--profile", help="write a cProfile of the 1-worker gateway here")

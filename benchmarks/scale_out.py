@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -42,7 +41,8 @@ from typing import Any
 import orjson
 
 from benchmarks.corpus import make_bodies, make_events
-from benchmarks.receiver import _cpu_seconds, _free_port, _peak_rss_mib, make_requests
+from benchmarks.processes import cpu_seconds, free_port, peak_rss_mib, start_serve
+from benchmarks.receiver import make_requests
 
 _REPO = Path(__file__).resolve().parents[1]
 _RECORDS = 512
@@ -192,26 +192,7 @@ def _start_instance(
     config = directory / "sv-otel.yaml"
     directory.mkdir()
     config.write_text(_INSTANCE % {**ports, "processors": "[sessions]" if sessions else "[]"})
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sv_otel.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--data-dir",
-            str(directory),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    while " ready" not in process.stdout.readline():
-        assert process.poll() is None, "sv-otel serve exited"
-    return process
+    return start_serve(["--config", str(config), "--data-dir", str(directory)])
 
 
 def run(
@@ -221,7 +202,7 @@ def run(
     context = multiprocessing.get_context("spawn")
     received: Synchronized[int] = context.Value("q", 0)
     sink_ready, load_ready, start = context.Event(), context.Event(), context.Event()
-    sink_port, lb_grpc, lb_http, lb_metrics = (_free_port() for _ in range(4))
+    sink_port, lb_grpc, lb_http, lb_metrics = (free_port() for _ in range(4))
     sink = context.Process(target=_sink, args=(sink_port, received, sink_ready))
     sink.start()
     sink_ready.wait(30)
@@ -232,7 +213,7 @@ def run(
     load.start()
     with tempfile.TemporaryDirectory() as work:
         instance_ports = [
-            {"grpc": _free_port(), "sink": sink_port, "telemetry": _free_port()} for _ in range(2)
+            {"grpc": free_port(), "sink": sink_port, "telemetry": free_port()} for _ in range(2)
         ]
         instances = [
             _start_instance(Path(work) / f"sv-otel-{i}", ports, sessions_processor)
@@ -272,7 +253,7 @@ def run(
             "load": load.pid,
             "sink": sink.pid,
         }
-        cpu = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
         sent = "otelcol_exporter_sent_log_records"
         first, routed, began = (
             received.value,
@@ -283,13 +264,13 @@ def run(
         records = received.value - first
         routed = _collector_counter(lb_metrics, sent) - routed
         elapsed = time.monotonic() - began
-        busy = {name: (_cpu_seconds(pid) - cpu[name]) / elapsed for name, pid in pids.items()}
+        busy = {name: (cpu_seconds(pid) - cpu[name]) / elapsed for name, pid in pids.items()}
         # What waits in the Collector's persistent queue, and the disk it takes.
         waiting = _collector_counter(
             lb_metrics, "otelcol_receiver_accepted_log_records"
         ) - _collector_counter(lb_metrics, sent)
         disk = _disk_bytes(Path(work) / "collector")
-        rss = [_peak_rss_mib(process.pid) for process in instances]
+        rss = [peak_rss_mib(process.pid) for process in instances]
         load.join()
         collector.send_signal(signal.SIGTERM)
         collector.wait(60)
