@@ -3,13 +3,15 @@
 Each request (head and ``Content-Length`` body) is recorded with the number of the connection it
 came on; the answer is the next scripted one: raw bytes to write, optionally followed by closing
 the connection (``close=True``), or ``None`` to close without answering, or ``SILENT`` to never
-answer. Unscripted requests get ``200 OK`` with ``{}``.
+answer. Unscripted requests get ``200 OK`` with ``{}``. Given a server ``tls`` context it speaks
+HTTPS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,10 +42,11 @@ class RawServer:
     _connections: int = 0
     _server: asyncio.Server | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def answer(self, data: bytes | None, *, close: bool = False) -> None:
         """Script the answer to the next unanswered request."""
@@ -70,13 +73,13 @@ class RawServer:
                 await writer.drain()
                 if close:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -88,9 +91,9 @@ class RawServer:
 
 
 @contextlib.contextmanager
-def running_raw_server(loop: LoopThread) -> Iterator[RawServer]:
-    """Start a :class:`RawServer` on a :class:`~tests.loop_thread.LoopThread`."""
-    server = RawServer()
+def running_raw_server(loop: LoopThread, tls: ssl.SSLContext | None = None) -> Iterator[RawServer]:
+    """Start a :class:`RawServer` (HTTPS with ``tls``) on a background loop."""
+    server = RawServer(tls=tls)
     loop.run(server.start())
     try:
         yield server

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -14,6 +16,7 @@ from sv_otel.event import Event
 from sv_otel.sessionvision import IngestClient
 from sv_otel.sessionvision.transport import MAX_RESPONSE_BODY, IngestTransport
 from tests.loop_thread import LoopThread
+from tests.receiver.certs import Certificates, make_certificates
 from tests.sessionvision.ingest_server import running_ingest_server
 from tests.sessionvision.raw_server import OK, SILENT, running_raw_server
 
@@ -232,3 +235,51 @@ def test_a_broken_answer_through_the_client_is_retryable(loop: LoopThread) -> No
         f"1 of 1 ingest requests (1 events) failed; first: {server.url}/api/v1/ingest/events: "
         "RemoteProtocolError: malformed HTTP response: "
     )
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(Path(tmp_path_factory.mktemp("certificates")))
+
+
+def _server_tls(certificates: Certificates) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.server_cert, certificates.server_key)
+    return context
+
+
+def test_https_hosts_are_verified_against_the_trusted_authorities(
+    loop: LoopThread, certificates: Certificates
+) -> None:
+    async def post_twice(transport: IngestTransport, url: str) -> list[int]:
+        try:
+            return [(await _post(transport, url, b"[%d]" % n)).status_code for n in range(2)]
+        finally:
+            await transport.aclose()
+
+    trusting = ssl.create_default_context(cafile=certificates.ca)
+    with running_raw_server(loop, _server_tls(certificates)) as server:
+        assert server.url.startswith("https://")
+        assert uvloop.run(post_twice(IngestTransport(ssl_context=trusting), server.url)) == [
+            200,
+            200,
+        ]
+        # httpx's default authorities (certifi) do not know the test CA: refused, nothing sent.
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            uvloop.run(post_twice(IngestTransport(), server.url))
+    assert [(s.connection, s.body) for s in server.seen] == [(0, b"[0]"), (0, b"[1]")]
+
+
+def test_the_client_trusts_the_authorities_of_ssl_cert_file(
+    loop: LoopThread, certificates: Certificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca))
+    with running_raw_server(loop, _server_tls(certificates)) as server:
+
+        async def send() -> None:
+            async with IngestClient(server.url, retry_delays=()) as client:
+                await client.send(_events())
+
+        uvloop.run(send())
+    assert len(server.seen) == 1
+    assert server.seen[0].head.startswith(b"POST /api/v1/ingest/events HTTP/1.1\r\n")
