@@ -23,7 +23,8 @@ Behaviour:
 * a reused connection that the server closed while idle is replaced once, at once (the request
   was not answered; the server may close idle connections whenever it likes);
 * the body kept of an answer is its first :data:`MAX_RESPONSE_BODY` bytes (an ingest answer is a
-  few bytes; an error excerpt needs 200 characters), so a hostile host cannot fill memory.
+  few bytes; an error excerpt needs 200 characters), and a status line and headers longer than
+  :data:`MAX_RESPONSE_HEAD` fail the request, so a hostile host cannot fill memory.
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ from typing import Final, cast
 import httptools
 import httpx
 
-__all__ = ["MAX_RESPONSE_BODY", "IngestTransport"]
+__all__ = ["MAX_RESPONSE_BODY", "MAX_RESPONSE_HEAD", "IngestTransport"]
 
 MAX_RESPONSE_BODY: Final = 64 * 1024
 """The most bytes of a response body kept; the rest is read and dropped."""
+
+MAX_RESPONSE_HEAD: Final = 64 * 1024
+"""The most bytes received before a response's headers are complete; more fails the request."""
 
 _DEFAULT_PORTS: Final = {b"http": 80, b"https": 443}
 
@@ -60,6 +64,7 @@ class _Connection(asyncio.Protocol):
         self._kept = 0
         self._framed = False  # Content-Length or chunked: the end is not the connection's end
         self._writable: asyncio.Future[None] | None = None
+        self._head_bytes = 0  # received while the current answer's headers are incomplete
 
     # asyncio.Protocol
 
@@ -76,8 +81,18 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(httpx.RemoteProtocolError("the server switched protocols"))
+            return
         except httptools.HttpParserError as error:
             self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {error}"))
+            return
+        if not self._status:  # the headers are still incomplete after this data
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_RESPONSE_HEAD:
+                self._fail(
+                    httpx.RemoteProtocolError(
+                        f"response status line and headers over {MAX_RESPONSE_HEAD} bytes"
+                    )
+                )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -109,6 +124,7 @@ class _Connection(asyncio.Protocol):
         if self._answer is None or self._answer.done():  # a second answer to one request
             self.reusable = False
         self._status, self._headers, self._body, self._kept, self._framed = 0, [], [], 0, False
+        self._head_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
@@ -146,6 +162,7 @@ class _Connection(asyncio.Protocol):
         self._request = request
         self._parser = httptools.HttpResponseParser(self)
         self.received = False
+        self._head_bytes = 0
         self.transport.writelines((head, request.content))
         return self._answer
 

@@ -14,7 +14,7 @@ import uvloop
 from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.sessionvision import IngestClient
-from sv_otel.sessionvision.transport import MAX_RESPONSE_BODY, IngestTransport
+from sv_otel.sessionvision.transport import MAX_RESPONSE_BODY, MAX_RESPONSE_HEAD, IngestTransport
 from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates, make_certificates
 from tests.sessionvision.ingest_server import running_ingest_server
@@ -148,6 +148,26 @@ def test_a_huge_answer_keeps_only_its_head(loop: LoopThread) -> None:
 
         assert _on_uvloop(scenario) == [(400, MAX_RESPONSE_BODY), (200, 2)]
     assert [s.connection for s in server.seen] == [0, 0]  # read to its end: still usable
+
+
+def test_endless_headers_fail_the_request_and_the_connection(loop: LoopThread) -> None:
+    with running_raw_server(loop) as server:
+        # Headers that never end (in one value, then in many): bounded, not buffered for ever.
+        server.answer(b"HTTP/1.1 200 OK\r\nx-long: " + b"a" * (2 * MAX_RESPONSE_HEAD))
+        server.answer(b"HTTP/1.1 200 OK\r\n" + b"x-many: 1\r\n" * MAX_RESPONSE_HEAD)
+
+        async def scenario(transport: IngestTransport) -> list[str]:
+            messages = []
+            for _ in range(2):
+                with pytest.raises(httpx.RemoteProtocolError) as caught:
+                    await _post(transport, server.url)
+                messages.append(str(caught.value))
+            messages.append(str((await _post(transport, server.url)).status_code))
+            return messages
+
+        expected = f"response status line and headers over {MAX_RESPONSE_HEAD} bytes"
+        assert _on_uvloop(scenario) == [expected, expected, "200"]
+    assert [s.connection for s in server.seen] == [0, 1, 2]  # a failed one is never reused
 
 
 def test_no_answer_in_time_is_a_read_timeout_and_the_connection_is_dropped(
