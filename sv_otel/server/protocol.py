@@ -9,6 +9,12 @@
   request had begun (an idle keep-alive connection is closed silently, as browsers expect). The
   deadline is one timestamp per connection and one timer that re-arms itself, so a request costs
   no timer of its own.
+* **Header size.** uvicorn (through httptools) buffers a request line and headers however long
+  they grow, so a client that streams one endless header would fill memory before the deadline.
+  Once more than :data:`MAX_HEADER_BYTES` arrive without the headers being complete, the answer
+  is 431 and the connection is closed: first for writing, then, after :data:`_LINGER_SECONDS`
+  in which what the client still sends is read and dropped, for good (closing at once, with its
+  data unread, would reset the connection, and the client might never read the answer).
 * **Direct routes.** ``POST`` and ``OPTIONS`` requests to a path in ``routes`` are answered by a
   :class:`DirectRoute` without ASGI: no scope, no task, no ``receive``/``send`` messages, one write
   per response. A request's life on a direct route::
@@ -32,7 +38,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_VALUE_RE,
@@ -44,11 +50,25 @@ from uvicorn.protocols.http.httptools_impl import (
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application
 
-__all__ = ["Answer", "DirectRoute", "PendingRequest", "http_protocol"]
+__all__ = ["MAX_HEADER_BYTES", "Answer", "DirectRoute", "PendingRequest", "http_protocol"]
 
 logger = logging.getLogger(__name__)
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+MAX_HEADER_BYTES: Final = 64 * 1024
+"""The most bytes of a request line and headers read before answering 431."""
+
+_HEADERS_TOO_LARGE_BODY: Final = (
+    b'{"status":431,"error":"request_header_fields_too_large",'
+    b'"message":"headers: over %d bytes"}' % MAX_HEADER_BYTES
+)
+_HEADERS_TOO_LARGE_ANSWER: Final = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+    % (len(_HEADERS_TOO_LARGE_BODY), _HEADERS_TOO_LARGE_BODY)
+)
+_LINGER_SECONDS: Final = 1.0
+"""How long a connection refused with 431 is still read (and its data dropped) before closing."""
 _TIMEOUT_ANSWER = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
@@ -154,14 +174,23 @@ def http_protocol(
         _deadline: float | None = None  # when the wait for complete headers ends
         _timer: asyncio.TimerHandle | None = None
         _begun = False
+        _head_bytes = 0  # received while the current request's headers are incomplete
+        _refused = False  # answered 431: what still arrives is dropped
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(cast(asyncio.Transport, transport))
             self._wait_for_headers(header_timeout)
 
         def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
             self._begun = True
+            waiting = self._deadline is not None
             super().data_received(data)
+            if waiting and self._deadline is not None:  # still no complete headers
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                    self._refuse_headers()
             cycle = self.cycle
             if (
                 type(cycle) is _Exchange
@@ -321,8 +350,20 @@ def http_protocol(
             else:
                 self._wait_for_headers(min(header_timeout, self.timeout_keep_alive))
 
+        def _refuse_headers(self) -> None:
+            self._deadline = None
+            self._refused = True
+            transport = self.transport
+            transport.write(_HEADERS_TOO_LARGE_ANSWER)
+            if transport.can_write_eof():
+                transport.write_eof()
+                self.loop.call_later(_LINGER_SECONDS, transport.close)
+            else:  # TLS cannot half-close
+                transport.close()
+
         def _wait_for_headers(self, timeout: float) -> None:
             self._begun = False
+            self._head_bytes = 0
             self._deadline = self.loop.time() + timeout
             if self._timer is None:
                 self._timer = self.loop.call_at(self._deadline, self._check_deadline)

@@ -172,3 +172,42 @@ async def test_slow_loris_headers_get_408_and_the_connection_is_closed(tmp_path:
     }
     assert idle == b""
     assert ok == 200
+
+
+async def test_endless_headers_get_431_with_bounded_memory(tmp_path: Path) -> None:
+    server = await start(tmp_path)
+    port = server.ports["sessionvision http"]
+    before = rss_kib(server.process.pid)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answered = asyncio.ensure_future(reader.read())
+    writer.write(b"POST /api/v1/ingest/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: ")
+    sent = 0
+    try:
+        # One header value of up to 64 MiB, as fast as it goes, until the server answers.
+        while sent < 64 << 20 and not answered.done():
+            writer.write(b"a" * (1 << 20))
+            await writer.drain()
+            sent += 1 << 20
+            await asyncio.sleep(0.01)  # let the answer in
+    except ConnectionError:
+        pass  # the server closed before this client noticed its answer
+    answer = await asyncio.wait_for(answered, 10)
+    writer.close()
+    grown = rss_kib(server.process.pid) - before
+    # Large but finite headers, and a body arriving with the headers, are still served.
+    big_headers = [f"X-Big-{n}: {'b' * 1000}" for n in range(40)]
+    ok, _, _ = await exchange(port, request(TINY, *big_headers))
+    body = msgspec.json.encode([event_json()] * 400)  # about 150 KiB, in the first write
+    ok_body, _, _ = await exchange(port, request(body))
+    exit_status = await server.stop()
+    assert exit_status == 0, server.log
+    head, _, answer_body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert msgspec.json.decode(answer_body) == {
+        "status": 431,
+        "error": "request_header_fields_too_large",
+        "message": "headers: over 65536 bytes",
+    }
+    assert sent < 64 << 20  # refused long before the client was done
+    assert grown < 32 * 1024, f"RSS grew {grown} KiB"
+    assert (ok, ok_body) == (200, 200)
