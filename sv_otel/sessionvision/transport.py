@@ -44,6 +44,9 @@ MAX_RESPONSE_BODY: Final = 64 * 1024
 MAX_RESPONSE_HEAD: Final = 64 * 1024
 """The most bytes received before a response's headers are complete; more fails the request."""
 
+_CLOSE_TIMEOUT: Final = 1.0
+"""Seconds :meth:`IngestTransport.aclose` waits for connections to close before aborting them."""
+
 _DEFAULT_PORTS: Final = {b"http": 80, b"https": 443}
 
 
@@ -65,6 +68,7 @@ class _Connection(asyncio.Protocol):
         self._framed = False  # Content-Length or chunked: the end is not the connection's end
         self._writable: asyncio.Future[None] | None = None
         self._head_bytes = 0  # received while the current answer's headers are incomplete
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # asyncio.Protocol
 
@@ -96,6 +100,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
         if self._answer is None or self._answer.done():
@@ -222,6 +228,7 @@ class IngestTransport(httpx.AsyncBaseTransport):
         self._ssl = ssl_context
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._busy: set[_Connection] = set()
+        self._open: set[_Connection] = set()  # every connection not yet lost
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read its answer.
@@ -270,13 +277,24 @@ class IngestTransport(httpx.AsyncBaseTransport):
                 connection.close()
 
     async def aclose(self) -> None:
-        """Close every connection, idle or busy."""
-        for idle in self._idle.values():
-            for connection in idle:
-                connection.close()
+        """Close every connection, idle or busy, and wait (briefly) until they are closed.
+
+        A TLS connection closes with a round trip (``close_notify``); one that has not closed
+        within :data:`_CLOSE_TIMEOUT` seconds is aborted, so the event loop can stop cleanly
+        right after.
+        """
         self._idle.clear()
-        for connection in list(self._busy):
+        opened = list(self._open)
+        for connection in opened:
             connection.close()
+        waiting = [connection.lost for connection in opened if not connection.lost.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=_CLOSE_TIMEOUT)
+        for connection in opened:
+            if not connection.lost.done() and connection.transport is not None:
+                connection.transport.abort()
+        if any(not connection.lost.done() for connection in opened):
+            await asyncio.sleep(0)  # abort() reports connection_lost on the next iteration
 
     def _take(self, key: tuple[bytes, bytes, int]) -> _Connection | None:
         idle = self._idle.get(key)
@@ -304,6 +322,8 @@ class IngestTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except OSError as error:
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {error}") from None
+        self._open.add(connection)
+        connection.lost.add_done_callback(lambda _: self._open.discard(connection))
         return connection
 
     @staticmethod

@@ -95,7 +95,13 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
             await client.post(base + PATH, json=[event_json(), {"event": 1}])
             await sink.wait_for_records(1)
             await client.post(base + PATH, content=b"{", headers={"content-type": "text/plain"})
-            text = (await client.get(base + "/metrics")).text
+            # The sink has the record before the exporter has its answer and counts the export.
+            exported = 'sv_otel_exporter_sent_events_total{exporter="otlp"} 1.0'
+            for _ in range(100):
+                text = (await client.get(base + "/metrics")).text
+                if exported in text and 'sv_otel_queue_size_bytes{pipeline="logs"} 0.0' in text:
+                    break
+                await asyncio.sleep(0.05)
     assert 'sv_otel_receiver_accepted_events_total{receiver="sessionvision"} 1.0' in text
     assert (
         'sv_otel_receiver_rejected_events_total{reason="invalid_event",receiver="sessionvision"}'
