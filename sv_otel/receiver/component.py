@@ -5,8 +5,8 @@ pipelines that list the receiver, and spans to its ``traces`` pipelines; a signa
 pipeline is answered 404 / ``UNIMPLEMENTED``. Both protocols share their ports between worker
 processes (``SO_REUSEPORT``) when ``--workers`` is above 1. HTTP is served by the gateway's
 :class:`~sv_otel.server.sockets.HttpServer` (slow headers are cut off after
-``read_header_timeout``), and, when it is the first HTTP receiver, carries ``/healthz``,
-``/readyz`` and ``/metrics`` too.
+``read_header_timeout`` and oversized ones refused, each answered with a JSON ``Status``),
+and, when it is the first HTTP receiver, carries ``/healthz``, ``/readyz`` and ``/metrics`` too.
 
 Accepted events count in ``sv_otel_receiver_accepted_events_total{receiver}``, requests
 refused for a full queue in ``sv_otel_receiver_rejected_events_total{reason="queue_full"}``,
@@ -30,6 +30,7 @@ from sv_otel.receiver.config import OTLPReceiverConfig
 from sv_otel.receiver.grpc_server import create_grpc_server
 from sv_otel.receiver.http_app import create_http_app
 from sv_otel.receiver.settings import split_address
+from sv_otel.receiver.status import protocol_refusal
 from sv_otel.server.pipeline import ReceiverSink
 from sv_otel.server.registry import ComponentContext
 from sv_otel.server.sockets import HttpServer, bind_socket
@@ -140,7 +141,8 @@ class OTLPReceiverComponent:
             self._http = HttpServer(
                 create_http_app(sinks, config.http, extra_routes=self.context.extra_routes),
                 sock,
-                header_timeout=config.read_header_timeout,
+                header_timeout=config.http.read_header_timeout,
+                refusal=protocol_refusal,
                 certfile=tls.cert_file if tls else None,
                 keyfile=tls.key_file if tls else None,
                 client_ca_file=tls.client_ca_file if tls else None,

@@ -31,6 +31,7 @@ from typing import Final
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver.settings import (
     DEFAULT_GRPC_ADDRESS,
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HTTP_ADDRESS,
     DEFAULT_MAX_REQUEST_BYTES,
     ReceiverSettings,
@@ -40,10 +41,7 @@ from sv_otel.receiver.settings import (
 )
 from sv_otel.server.section import ConfigSection
 
-__all__ = ["DEFAULT_HEADER_TIMEOUT", "OTLPReceiverConfig", "parse_otlp_receiver_config"]
-
-DEFAULT_HEADER_TIMEOUT: Final = 10.0
-"""Seconds a connection may take to send a request's headers (slow-loris protection)."""
+__all__ = ["OTLPReceiverConfig", "parse_otlp_receiver_config"]
 
 _MIB: Final = 1024 * 1024
 
@@ -55,12 +53,10 @@ class OTLPReceiverConfig:
     Attributes:
         grpc: the gRPC protocol's settings (``http_address`` None), or None when not served.
         http: the HTTP protocol's settings (``grpc_address`` None), or None when not served.
-        read_header_timeout: seconds an HTTP connection may take to send request headers.
     """
 
     grpc: ReceiverSettings | None
     http: ReceiverSettings | None
-    read_header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     @property
     def serves_http(self) -> bool:
@@ -82,7 +78,6 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
     if token is not None and (not token or not token.isprintable() or " " in token):
         raise section.error("bearer_token", "expected a non-empty printable string without spaces")
     grpc = http = None
-    header_timeout = DEFAULT_HEADER_TIMEOUT
     if listed["grpc"]:
         raw = sections["grpc"]
         grpc = ReceiverSettings(
@@ -105,13 +100,13 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
             cors_allowed_origins=_origins(cors),
             cors_allowed_headers=_headers(cors),
             cors_max_age=cors.integer("max_age", 7200),
+            read_header_timeout=raw.duration("read_header_timeout", DEFAULT_HEADER_TIMEOUT),
         )
-        header_timeout = raw.duration("read_header_timeout", DEFAULT_HEADER_TIMEOUT)
         cors.finish()
         raw.finish()
     protocols.finish()
     section.finish()
-    return OTLPReceiverConfig(grpc, http, header_timeout)
+    return OTLPReceiverConfig(grpc, http)
 
 
 def _endpoint(section: ConfigSection, default: str) -> str:

@@ -7,39 +7,30 @@ The one way tests and ``sv-otel serve`` start the receiver::
         await stop_requested.wait()
 
 HTTP is served by uvicorn on a socket bound here (so port 0 works and the port is known before
-the first request); gRPC by ``grpc.aio``. Neither installs signal handlers or touches logging
-configuration: that is the embedding program's business.
+the first request), through the gateway's :class:`~sv_otel.server.sockets.HttpServer`: request
+headers slower than ``read_header_timeout`` get 408 and headers over 64 KiB get 431, each with
+a JSON ``google.rpc.Status``. gRPC is served by ``grpc.aio``. Neither installs signal
+handlers or touches logging configuration: that is the embedding program's business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
-import socket
-import ssl
-from collections.abc import Iterator
 from types import TracebackType
 
 import grpc
-import uvicorn
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver.grpc_server import create_grpc_server
 from sv_otel.receiver.handler import Sinks
 from sv_otel.receiver.http_app import create_http_app
 from sv_otel.receiver.settings import ReceiverSettings, split_address
+from sv_otel.receiver.status import protocol_refusal
+from sv_otel.server.sockets import HttpServer, bind_socket
 
 __all__ = ["OTLPReceiver"]
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handling: the embedding program decides when to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class OTLPReceiver:
@@ -63,8 +54,7 @@ class OTLPReceiver:
         self._sink = sink
         self._reuse_port = reuse_port
         self._grpc: grpc.aio.Server | None = None
-        self._http: _EmbeddedServer | None = None
-        self._http_task: asyncio.Task[None] | None = None
+        self._http: HttpServer | None = None
         self.grpc_port: int | None = None
         """The bound gRPC port once started (None when gRPC is disabled)."""
         self.http_port: int | None = None
@@ -91,13 +81,11 @@ class OTLPReceiver:
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting, let in-flight requests finish for up to ``grace`` seconds, close."""
         waits = []
-        if self._http is not None and self._http_task is not None:
-            self._http.config.timeout_graceful_shutdown = max(1, math.ceil(grace))
-            self._http.should_exit = True
-            waits.append(self._http_task)
+        if self._http is not None:
+            waits.append(asyncio.ensure_future(self._http.shutdown(max(1, math.ceil(grace)))))
         if self._grpc is not None:
             waits.append(asyncio.ensure_future(self._grpc.stop(grace)))
-        self._http = self._http_task = self._grpc = None
+        self._http = self._grpc = None
         await asyncio.gather(*waits)
 
     async def __aenter__(self) -> OTLPReceiver:
@@ -114,51 +102,25 @@ class OTLPReceiver:
 
     async def _start_http(self, address: str) -> None:
         host, port = split_address(address, "ReceiverSettings.http_address")
-        sock = _bind(host, port, reuse_port=self._reuse_port)
+        try:
+            sock = bind_socket(host, port, reuse_port=self._reuse_port)
+        except OSError as error:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise ConfigurationError(f"http_address {address}: cannot listen ({reason})") from None
         tls = self.settings.tls
-        config = uvicorn.Config(
-            create_http_app(self._sink, self.settings),
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            ssl_certfile=tls.cert_file if tls else None,
-            ssl_keyfile=tls.key_file if tls else None,
-            ssl_ca_certs=tls.client_ca_file if tls else None,
-            ssl_cert_reqs=ssl.CERT_REQUIRED if tls and tls.client_ca_file else ssl.CERT_NONE,
-        )
-        server = _EmbeddedServer(config)
+        try:
+            server = HttpServer(
+                create_http_app(self._sink, self.settings),
+                sock,
+                header_timeout=self.settings.read_header_timeout,
+                refusal=protocol_refusal,
+                certfile=tls.cert_file if tls else None,
+                keyfile=tls.key_file if tls else None,
+                client_ca_file=tls.client_ca_file if tls else None,
+            )
+            await server.start()
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            sock.close()
+            raise ConfigurationError(f"http_address {address}: cannot serve ({error})") from None
         self._http = server
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        self._http_task = task
-        while not server.started:
-            if task.done():
-                sock.close()
-                error = task.exception()
-                self._http = self._http_task = None
-                raise ConfigurationError(f"http_address {address}: cannot serve ({error})")
-            await asyncio.sleep(0.005)
-        self.http_port = sock.getsockname()[1]
-
-
-def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A listening TCP socket with ``TCP_NODELAY``.
-
-    The socket is created with an explicit ``IPPROTO_TCP``: asyncio only turns Nagle's algorithm
-    off for sockets that say so, and with it on, a response written as headers then body waits
-    for the client's delayed ACK (40 ms on Linux) on every keep-alive request.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(socket.SOMAXCONN)
-    except OSError as error:
-        sock.close()
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        raise ConfigurationError(f"http_address {host}:{port}: cannot listen ({reason})") from None
-    sock.setblocking(False)
-    return sock
+        self.http_port = server.port

@@ -14,6 +14,7 @@ Every bad value raises :class:`~sv_otel.errors.ConfigurationError` naming the fi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sv_otel.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_GRPC_ADDRESS",
+    "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_HTTP_ADDRESS",
     "DEFAULT_MAX_REQUEST_BYTES",
     "ReceiverSettings",
@@ -39,6 +41,9 @@ DEFAULT_HTTP_ADDRESS: Final = "127.0.0.1:4318"
 
 DEFAULT_MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
 """The largest request accepted, after decompression: 64 MiB, as the OTLP specification advises."""
+
+DEFAULT_HEADER_TIMEOUT: Final = 10.0
+"""Seconds an HTTP connection may take to send a request's headers (slow-loris protection)."""
 
 _ADDRESS = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
 _ORIGIN = re.compile(r"(?:\*|[a-z][a-z0-9+.-]*://[^/\s]+)")
@@ -85,6 +90,9 @@ class ReceiverSettings:
         cors_allowed_headers: request headers allowed besides ``Content-Type``,
             ``Content-Encoding`` and ``Authorization``.
         cors_max_age: seconds a browser may cache a preflight answer.
+        read_header_timeout: seconds an HTTP connection may take to send a request's headers;
+            a slower one gets 408 and is closed (an idle keep-alive connection is closed
+            silently). Headers over 64 KiB get 431.
     """
 
     grpc_address: str | None = DEFAULT_GRPC_ADDRESS
@@ -95,6 +103,7 @@ class ReceiverSettings:
     cors_allowed_origins: tuple[str, ...] = ()
     cors_allowed_headers: tuple[str, ...] = ()
     cors_max_age: int = 7200
+    read_header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("grpc_address", "http_address"):
@@ -133,6 +142,11 @@ class ReceiverSettings:
             raise ConfigurationError(
                 f"ReceiverSettings.cors_max_age: expected seconds >= 0, got {self.cors_max_age!r}"
             )
+        timeout = self.read_header_timeout
+        if type(timeout) not in (int, float) or not 0 < timeout < math.inf:
+            raise ConfigurationError(
+                f"ReceiverSettings.read_header_timeout: expected seconds > 0, got {timeout!r}"
+            )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> ReceiverSettings:
@@ -144,6 +158,7 @@ class ReceiverSettings:
             bearer_token: s3cret
             tls: {cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem}
             cors_allowed_origins: [https://app.example.com]
+            read_header_timeout: 10
 
         Missing keys keep their defaults.
 
@@ -171,6 +186,9 @@ class ReceiverSettings:
             cors_allowed_origins=_texts(get("cors_allowed_origins", ()), "cors_allowed_origins"),
             cors_allowed_headers=_texts(get("cors_allowed_headers", ()), "cors_allowed_headers"),
             cors_max_age=_integer(get("cors_max_age", known["cors_max_age"]), "cors_max_age"),
+            read_header_timeout=_seconds(
+                get("read_header_timeout", DEFAULT_HEADER_TIMEOUT), "read_header_timeout"
+            ),
         )
 
 
@@ -184,6 +202,12 @@ def _integer(value: object, name: str) -> int:
     if type(value) is int:
         return value
     raise ConfigurationError(f"otlp receiver: {name}: expected an integer, got {value!r}")
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ConfigurationError(f"otlp receiver: {name}: expected seconds, got {value!r}")
 
 
 def _texts(value: object, name: str) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ __all__ = [
     "failure_for",
     "grpc_trailers",
     "not_served",
+    "protocol_refusal",
     "retry_after_header",
     "to_status",
 ]
@@ -117,6 +118,23 @@ def not_served(signal: Signal) -> Failure:
     """The answer for a signal this receiver takes no data of (it has no sink for it)."""
     message = f"{signal.name}: not accepted by this receiver (it feeds no {signal.name} pipeline)"
     return Failure(404, grpc.StatusCode.UNIMPLEMENTED, message, "unsupported")
+
+
+def protocol_refusal(status: int, error: str, message: str) -> tuple[str, bytes]:
+    """The body of a 408 or 431 that the HTTP protocol answers before a request's headers are
+    complete: a ``Status`` in JSON, as for every request whose content type is not known.
+
+    A :data:`sv_otel.server.protocol.Refusal`.
+    """
+    code = _REFUSAL_CODES.get(status, grpc.StatusCode.INTERNAL)
+    body = encode_status(Failure(status, code, message, error), json=True)
+    return "application/json", body
+
+
+_REFUSAL_CODES: Final = {
+    408: grpc.StatusCode.DEADLINE_EXCEEDED,
+    431: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 def to_status(failure: Failure) -> Status:

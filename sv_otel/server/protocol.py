@@ -38,8 +38,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
+import msgspec
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_VALUE_RE,
     STATUS_LINE,
@@ -50,7 +52,15 @@ from uvicorn.protocols.http.httptools_impl import (
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application
 
-__all__ = ["MAX_HEADER_BYTES", "Answer", "DirectRoute", "PendingRequest", "http_protocol"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "Answer",
+    "DirectRoute",
+    "PendingRequest",
+    "Refusal",
+    "http_protocol",
+    "json_refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,21 +68,37 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 MAX_HEADER_BYTES: Final = 64 * 1024
 """The most bytes of a request line and headers read before answering 431."""
 
-_HEADERS_TOO_LARGE_BODY: Final = (
-    b'{"status":431,"error":"request_header_fields_too_large",'
-    b'"message":"headers: over %d bytes"}' % MAX_HEADER_BYTES
-)
-_HEADERS_TOO_LARGE_ANSWER: Final = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
-    % (len(_HEADERS_TOO_LARGE_BODY), _HEADERS_TOO_LARGE_BODY)
-)
 _LINGER_SECONDS: Final = 1.0
 """How long a connection refused with 431 is still read (and its data dropped) before closing."""
-_TIMEOUT_ANSWER = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+_CLOSING_ANSWER: Final = (
+    b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
 )
+
+Refusal = Callable[[int, str, str], tuple[str, bytes]]
+"""Renders an answer the protocol gives on its own (a 408 or 431, before any route is known):
+``(status, error, message)`` to ``(content type, body)``. ``error`` is the status in snake case
+(``request_timeout``), ``message`` names the problem (``headers: over 65536 bytes``)."""
+
+
+def json_refusal(status: int, error: str, message: str) -> tuple[str, bytes]:
+    """The gateway's JSON error body: ``{"status": ..., "error": ..., "message": ...}``."""
+    body = msgspec.json.encode({"status": status, "error": error, "message": message})
+    return "application/json", body
+
+
+def _closing_answer(refusal: Refusal, status: HTTPStatus, message: str) -> bytes:
+    """A whole response with ``connection: close``, its body rendered by ``refusal``."""
+    error = status.phrase.lower().replace(" ", "_")
+    content_type, body = refusal(status.value, error, message)
+    return _CLOSING_ANSWER % (
+        status.value,
+        status.phrase.encode("ascii"),
+        content_type.encode("ascii"),
+        len(body),
+        body,
+    )
+
+
 _JSON = b"content-type: application/json\r\ncontent-length: "
 _DIRECT_METHODS = (b"POST", b"OPTIONS")
 
@@ -156,15 +182,27 @@ class _Exchange(RequestResponseCycle):
 
 
 def http_protocol(
-    header_timeout: float, routes: Mapping[str, DirectRoute] | None = None
+    header_timeout: float,
+    routes: Mapping[str, DirectRoute] | None = None,
+    refusal: Refusal = json_refusal,
 ) -> type[HttpToolsProtocol]:
-    """uvicorn's protocol with a header deadline and direct ``routes`` (path to route)."""
-    body = (
-        b'{"status":408,"error":"request_timeout","message":"headers: not received within '
-        + f"{header_timeout:g}".encode()
-        + b' seconds"}'
+    """uvicorn's protocol with a header deadline, a header size bound and direct ``routes``.
+
+    Args:
+        header_timeout: seconds a request's headers may take (then 408).
+        routes: paths answered without ASGI (path to route).
+        refusal: renders the body of the 408 and 431 answers (default: the gateway's JSON).
+    """
+    timeout_answer = _closing_answer(
+        refusal,
+        HTTPStatus.REQUEST_TIMEOUT,
+        f"headers: not received within {header_timeout:g} seconds",
     )
-    timeout_answer = _TIMEOUT_ANSWER % (len(body), body)
+    headers_too_large_answer = _closing_answer(
+        refusal,
+        HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+        f"headers: over {MAX_HEADER_BYTES} bytes",
+    )
     direct = {path.encode("ascii"): route for path, route in (routes or {}).items()}
     internal_error = Answer(
         500, b'{"status":500,"error":"internal_error","message":"server: internal error"}', {}
@@ -354,7 +392,7 @@ def http_protocol(
             self._deadline = None
             self._refused = True
             transport = self.transport
-            transport.write(_HEADERS_TOO_LARGE_ANSWER)
+            transport.write(headers_too_large_answer)
             if transport.can_write_eof():
                 transport.write_eof()
                 self.loop.call_later(_LINGER_SECONDS, transport.close)

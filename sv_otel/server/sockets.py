@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import uvicorn
 from starlette.types import ASGIApp
 
-from sv_otel.server.protocol import DirectRoute, http_protocol
+from sv_otel.server.protocol import DirectRoute, Refusal, http_protocol, json_refusal
 
 __all__ = ["HttpServer", "bind_socket"]
 
@@ -26,13 +26,23 @@ logger = logging.getLogger(__name__)
 
 
 def bind_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` contains ``:``)."""
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` contains ``:``), no Nagle.
+
+    The socket is created with an explicit ``IPPROTO_TCP``: asyncio only turns Nagle's algorithm
+    off for sockets that say so (uvloop does it for every TCP socket), and with it on, a response
+    written as headers then body waits for the client's delayed ACK (40 ms on Linux) on every
+    keep-alive request.
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError:
@@ -46,7 +56,8 @@ class HttpServer:
     """uvicorn serving ``app`` on one socket, started and stopped by the caller.
 
     ``header_timeout`` bounds how long a connection may take to deliver a request's headers;
-    ``routes`` are paths the protocol answers without ASGI (:class:`DirectRoute`). With
+    ``routes`` are paths the protocol answers without ASGI (:class:`DirectRoute`); ``refusal``
+    renders the body of the answers the protocol gives on its own (408, 431). With
     ``certfile`` and ``keyfile`` it serves HTTPS; with ``client_ca_file`` too, clients must
     present a certificate signed by that CA (mutual TLS).
     """
@@ -59,6 +70,7 @@ class HttpServer:
         graceful_timeout: int = 10,
         header_timeout: float = 10.0,
         routes: Mapping[str, DirectRoute] | None = None,
+        refusal: Refusal = json_refusal,
         certfile: str | None = None,
         keyfile: str | None = None,
         client_ca_file: str | None = None,
@@ -71,7 +83,7 @@ class HttpServer:
             access_log=False,
             timeout_graceful_shutdown=graceful_timeout,
             timeout_keep_alive=30,
-            http=http_protocol(header_timeout, routes),
+            http=http_protocol(header_timeout, routes, refusal),
             proxy_headers=False,
             server_header=False,
             ssl_certfile=certfile,
@@ -94,8 +106,11 @@ class HttpServer:
         await self._server.startup(sockets=[self.socket])
         self._main = asyncio.get_running_loop().create_task(self._server.main_loop())
 
-    async def shutdown(self) -> None:
-        """Stop accepting, let requests in flight finish (up to the graceful timeout)."""
+    async def shutdown(self, graceful_timeout: int | None = None) -> None:
+        """Stop accepting, let requests in flight finish (up to the graceful timeout, which
+        ``graceful_timeout`` replaces when given)."""
+        if graceful_timeout is not None:
+            self._server.config.timeout_graceful_shutdown = graceful_timeout
         self._server.should_exit = True
         if self._main is not None:
             await self._main

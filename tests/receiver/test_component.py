@@ -5,6 +5,7 @@ a full queue, and several workers."""
 from __future__ import annotations
 
 import gzip
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from sv_otel.server.runtime import Gateway
 from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates
 from tests.receiver.otlp import log_record, logs_request, span, traces_request
+from tests.receiver.raw_http import answer, endless_headers, status
 from tests.receiver.sdk import (
     PROTOCOLS,
     emit_logs,
@@ -419,3 +421,39 @@ def test_tls_and_mutual_tls_in_the_gateway(
     assert (response.status_code, health.json()) == (200, {"status": "ok"})
     written = parse_batch((tmp_path / "export" / "sessionvision.jsonl").read_bytes()).events
     assert [e.session_id for e in written] == [_session("tls")] * 2
+
+
+def test_hostile_headers_on_the_http_port_get_a_status(loop: LoopThread, tmp_path: Path) -> None:
+    config = {
+        "receivers": {
+            "otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:0", "read_header_timeout": 1}}}
+        },
+        "exporters": {"sessionvision": {"endpoint": f"http://127.0.0.1:{free_port()}"}},
+        "service": {
+            "data_dir": str(tmp_path / "data"),
+            "pipelines": {"logs": {"receivers": ["otlp"], "exporters": ["sessionvision"]}},
+            "shutdown_timeout": "1s",
+        },
+    }
+    with serving(loop, tmp_path, config=config) as served:
+        port = served.ports["otlp http"]
+        endless_head, endless_body, sent = endless_headers(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            slow_head, slow_body = answer(sock)
+        served_after = httpx.post(
+            f"http://127.0.0.1:{port}/v1/logs",
+            content=logs_request(log_record()).SerializeToString(),
+            headers=PROTOBUF,
+        )
+    assert endless_head.startswith(b"HTTP/1.1 431 ")
+    assert status(endless_body) == Status(
+        code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message="headers: over 65536 bytes"
+    )
+    assert sent < 64 << 20
+    assert slow_head.startswith(b"HTTP/1.1 408 ")
+    assert status(slow_body) == Status(
+        code=grpc.StatusCode.DEADLINE_EXCEEDED.value[0],
+        message="headers: not received within 1 seconds",
+    )
+    assert served_after.status_code == 200

@@ -80,8 +80,8 @@ def test_every_setting(certificates: Certificates) -> None:
         cors_allowed_origins=("https://app.example.com", "https://*.example.org"),
         cors_allowed_headers=("X-Request-Id",),
         cors_max_age=60,
+        read_header_timeout=2.0,
     )
-    assert config.read_header_timeout == 2.0
 
 
 @pytest.mark.parametrize(

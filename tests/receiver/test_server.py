@@ -7,17 +7,21 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import grpc
 import httpx
 import pytest
+from google.rpc.status_pb2 import Status
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver import OTLPReceiver, ReceiverSettings, TLSSettings
+from sv_otel.server.sockets import bind_socket
 from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates
 from tests.receiver.harness import RecordingSink, running_receiver, settings
 from tests.receiver.otlp import log_record, logs_request
+from tests.receiver.raw_http import answer, endless_headers, status
 
 BODY = logs_request(log_record()).SerializeToString()
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -185,11 +189,68 @@ def test_settings_default_addresses_are_loopback() -> None:
 
 def test_http_socket_turns_nagle_off() -> None:
     # Without it every keep-alive response with a body waits for the client's delayed ACK.
-    from sv_otel.receiver.server import _bind
-
-    sock = _bind("127.0.0.1", 0, reuse_port=False)
+    sock = bind_socket("127.0.0.1", 0, reuse_port=False)
     try:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         sock.close()
+
+
+def test_slow_headers_get_408_with_a_status(loop: LoopThread) -> None:
+    sink = RecordingSink()
+    with running_receiver(loop, sink, read_header_timeout=0.5) as receiver:
+        port = receiver.http_port
+        assert port is not None
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            started = time.monotonic()
+            head, body = answer(sock)
+            waited = time.monotonic() - started
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            quiet = answer(idle)  # a connection that never sends is closed without an answer
+        after = _post(port)
+    assert head.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"content-type: application/json" in head.lower()
+    assert b"connection: close" in head.lower()
+    assert status(body) == Status(
+        code=grpc.StatusCode.DEADLINE_EXCEEDED.value[0],
+        message="headers: not received within 0.5 seconds",
+    )
+    assert 0.3 < waited < 5
+    assert quiet == (b"", b"")
+    assert after.status_code == 200 and len(sink.events) == 1
+
+
+def test_endless_headers_get_431_with_a_status(loop: LoopThread) -> None:
+    sink = RecordingSink()
+    with running_receiver(loop, sink) as receiver:
+        port = receiver.http_port
+        assert port is not None
+        head, body, sent = endless_headers(port)
+        # Large but finite headers are still served.
+        big = {f"X-Big-{n}": "b" * 1000 for n in range(40)}
+        after = httpx.post(
+            f"http://127.0.0.1:{port}/v1/logs", content=BODY, headers={**PROTOBUF, **big}
+        )
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert b"content-type: application/json" in head.lower()
+    assert status(body) == Status(
+        code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0],
+        message="headers: over 65536 bytes",
+    )
+    assert sent < 64 << 20
+    assert after.status_code == 200 and len(sink.events) == 1
+
+
+def test_unreadable_tls_files_are_a_configuration_error(loop: LoopThread, tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.pem")
+    receiver = OTLPReceiver(
+        RecordingSink(),
+        settings(grpc_address=None, tls=TLSSettings(cert_file=missing, key_file=missing)),
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        loop.run(receiver.start())
+    assert caught.value.message == (
+        "http_address 127.0.0.1:0: cannot serve ([Errno 2] No such file or directory)"
+    )

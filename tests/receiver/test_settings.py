@@ -68,6 +68,14 @@ def test_split_address(address: str, expected: tuple[str, int]) -> None:
             "ReceiverSettings.cors_allowed_headers: not a header name: 'X Bad'",
         ),
         ({"cors_max_age": -1}, "ReceiverSettings.cors_max_age: expected seconds >= 0, got -1"),
+        (
+            {"read_header_timeout": 0},
+            "ReceiverSettings.read_header_timeout: expected seconds > 0, got 0",
+        ),
+        (
+            {"read_header_timeout": float("inf")},
+            "ReceiverSettings.read_header_timeout: expected seconds > 0, got inf",
+        ),
     ],
 )
 def test_bad_settings_are_refused(overrides: dict[str, Any], message: str) -> None:
@@ -93,6 +101,7 @@ def test_from_mapping_reads_a_configuration_block() -> None:
             "cors_allowed_origins": ["https://app.example.com"],
             "cors_allowed_headers": ["X-Request-Id"],
             "cors_max_age": 60,
+            "read_header_timeout": 2.5,
         }
     )
     assert settings == ReceiverSettings(
@@ -104,6 +113,7 @@ def test_from_mapping_reads_a_configuration_block() -> None:
         cors_allowed_origins=("https://app.example.com",),
         cors_allowed_headers=("X-Request-Id",),
         cors_max_age=60,
+        read_header_timeout=2.5,
     )
     assert ReceiverSettings.from_mapping({}) == ReceiverSettings()
 
@@ -115,7 +125,11 @@ def test_from_mapping_reads_a_configuration_block() -> None:
             {"port": 4317},
             "otlp receiver: unknown setting 'port'; known: grpc_address, http_address, "
             "max_request_bytes, bearer_token, tls, cors_allowed_origins, cors_allowed_headers, "
-            "cors_max_age",
+            "cors_max_age, read_header_timeout",
+        ),
+        (
+            {"read_header_timeout": "10s"},
+            "otlp receiver: read_header_timeout: expected seconds, got '10s'",
         ),
         ({"grpc_address": 4317}, "otlp receiver: grpc_address: expected a string, got 4317"),
         (
