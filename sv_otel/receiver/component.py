@@ -29,8 +29,8 @@ from sv_otel.queue import DurableQueue
 from sv_otel.receiver.config import OTLPReceiverConfig
 from sv_otel.receiver.grpc_server import create_grpc_server
 from sv_otel.receiver.http_app import create_http_app
+from sv_otel.receiver.server import otlp_http_server
 from sv_otel.receiver.settings import split_address
-from sv_otel.receiver.status import protocol_refusal
 from sv_otel.server.pipeline import ReceiverSink
 from sv_otel.server.registry import ComponentContext
 from sv_otel.server.sockets import HttpServer, bind_socket
@@ -137,15 +137,10 @@ class OTLPReceiverComponent:
                 raise ConfigurationError(
                     f"receivers.{self.name}: cannot listen on {address} for OTLP/HTTP ({reason})"
                 ) from None
-            tls = config.http.tls
-            self._http = HttpServer(
+            self._http = otlp_http_server(
                 create_http_app(sinks, config.http, extra_routes=self.context.extra_routes),
                 sock,
-                header_timeout=config.http.read_header_timeout,
-                refusal=protocol_refusal,
-                certfile=tls.cert_file if tls else None,
-                keyfile=tls.key_file if tls else None,
-                client_ca_file=tls.client_ca_file if tls else None,
+                config.http,
             )
             await self._http.start()
             self.http_port = self._http.port

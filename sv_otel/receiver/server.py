@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import socket
 from types import TracebackType
 
 import grpc
+from starlette.types import ASGIApp
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver.grpc_server import create_grpc_server
@@ -30,7 +32,7 @@ from sv_otel.receiver.settings import ReceiverSettings, split_address
 from sv_otel.receiver.status import protocol_refusal
 from sv_otel.server.sockets import HttpServer, bind_socket
 
-__all__ = ["OTLPReceiver"]
+__all__ = ["OTLPReceiver", "otlp_http_server"]
 
 
 class OTLPReceiver:
@@ -107,16 +109,9 @@ class OTLPReceiver:
         except OSError as error:
             reason = os.strerror(error.errno) if error.errno else str(error)
             raise ConfigurationError(f"http_address {address}: cannot listen ({reason})") from None
-        tls = self.settings.tls
         try:
-            server = HttpServer(
-                create_http_app(self._sink, self.settings),
-                sock,
-                header_timeout=self.settings.read_header_timeout,
-                refusal=protocol_refusal,
-                certfile=tls.cert_file if tls else None,
-                keyfile=tls.key_file if tls else None,
-                client_ca_file=tls.client_ca_file if tls else None,
+            server = otlp_http_server(
+                create_http_app(self._sink, self.settings), sock, self.settings
             )
             await server.start()
         except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
@@ -124,3 +119,22 @@ class OTLPReceiver:
             raise ConfigurationError(f"http_address {address}: cannot serve ({error})") from None
         self._http = server
         self.http_port = server.port
+
+
+def otlp_http_server(app: ASGIApp, sock: socket.socket, settings: ReceiverSettings) -> HttpServer:
+    """The HTTP server of an OTLP receiver: ``app`` on ``sock`` with the header deadline and TLS
+    of ``settings``, answering refused headers with a ``google.rpc.Status``.
+
+    Raises:
+        OSError: a TLS file cannot be read or used (``ssl.SSLError`` is an ``OSError``).
+    """
+    tls = settings.tls
+    return HttpServer(
+        app,
+        sock,
+        header_timeout=settings.read_header_timeout,
+        refusal=protocol_refusal,
+        certfile=tls.cert_file if tls else None,
+        keyfile=tls.key_file if tls else None,
+        client_ca_file=tls.client_ca_file if tls else None,
+    )
