@@ -8,7 +8,7 @@ gzip bomb costs at most the limit in memory.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from sv_otel.decompress import decompress_body
@@ -20,8 +20,20 @@ ENCODINGS: Final = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
 """The ``Content-Encoding`` values accepted (gzip is the one OTLP requires)."""
 
 
-async def read_body(chunks: AsyncIterator[bytes], content_length: str | None, limit: int) -> bytes:
+async def read_body(
+    chunks: AsyncIterator[bytes],
+    content_length: str | None,
+    limit: int,
+    take: Callable[[int], None] | None = None,
+) -> bytes:
     """Collect a request body of at most ``limit`` bytes.
+
+    Args:
+        chunks: the body as it arrives.
+        content_length: the ``Content-Length`` header, if any.
+        limit: the largest body accepted.
+        take: called with the size of each chunk before it is kept (it may refuse by raising,
+            e.g. :meth:`sv_otel.receiver.admission.Hold.take`).
 
     Raises:
         PayloadTooLargeError: ``Content-Length`` or the bytes received exceed ``limit``.
@@ -38,6 +50,8 @@ async def read_body(chunks: AsyncIterator[bytes], content_length: str | None, li
         size += len(chunk)
         if size > limit:
             raise PayloadTooLargeError(f"body: more than the limit of {limit} bytes")
+        if take is not None:
+            take(len(chunk))
         parts.append(chunk)
     return b"".join(parts)
 

@@ -8,10 +8,12 @@
           grpc:
             endpoint: 127.0.0.1:4317  # --otlp-grpc-address
             max_recv_msg_size_mib: 64 # after decompression; larger: RESOURCE_EXHAUSTED
+            max_in_flight_size: 256MiB  # requests held at once; past it: UNAVAILABLE, retry
             tls: {cert_file: server.pem, key_file: server.key, client_ca_file: ca.pem}
           http:
             endpoint: 127.0.0.1:4318  # --otlp-http-address
             max_request_body_size: 64MiB  # raw and after decompression; larger: 413
+            max_in_flight_size: 256MiB  # raw and decompressed, held at once; past it: 503
             read_header_timeout: 10s  # slower request headers: 408 and the connection closed
             tls: {cert_file: server.pem, key_file: server.key}
             cors: {allowed_origins: ["https://*.example.com"], allowed_headers: [], max_age: 7200}
@@ -33,6 +35,7 @@ from sv_otel.receiver.settings import (
     DEFAULT_GRPC_ADDRESS,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_IN_FLIGHT_BYTES,
     DEFAULT_MAX_REQUEST_BYTES,
     ReceiverSettings,
     TLSSettings,
@@ -84,6 +87,7 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
             grpc_address=_endpoint(raw, DEFAULT_GRPC_ADDRESS),
             http_address=None,
             max_request_bytes=raw.integer("max_recv_msg_size_mib", 64, minimum=1) * _MIB,
+            max_in_flight_bytes=raw.size("max_in_flight_size", DEFAULT_MAX_IN_FLIGHT_BYTES),
             bearer_token=token,
             tls=_tls(raw),
         )
@@ -95,6 +99,7 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
             grpc_address=None,
             http_address=_endpoint(raw, DEFAULT_HTTP_ADDRESS),
             max_request_bytes=raw.size("max_request_body_size", DEFAULT_MAX_REQUEST_BYTES),
+            max_in_flight_bytes=raw.size("max_in_flight_size", DEFAULT_MAX_IN_FLIGHT_BYTES),
             bearer_token=token,
             tls=_tls(raw),
             cors_allowed_origins=_origins(cors),

@@ -54,7 +54,9 @@ class OTLPServicer:
             if not self._handler.serves(self.signal):
                 failure = not_served(self.signal)
             else:
-                body, partial = await self._handler.export(self.signal, request, json=False)
+                with self._handler.in_flight.hold() as hold:
+                    hold.take(len(request))
+                    body, partial = await self._handler.export(self.signal, request, json=False)
         except Exception as error:  # every failure becomes a gRPC status, never a crash
             failure = failure_for(error)
         if failure is not None:
@@ -98,7 +100,9 @@ def create_grpc_server(
     address = settings.grpc_address
     if address is None:
         raise ConfigurationError("ReceiverSettings.grpc_address: gRPC is disabled (None)")
-    handler = ExportHandler(sink)
+    handler = ExportHandler(
+        sink, max_in_flight_bytes=settings.max_in_flight_bytes, transport="grpc"
+    )
     server = grpc.aio.server(
         options=(
             ("grpc.max_receive_message_length", settings.max_request_bytes),

@@ -19,8 +19,10 @@ from collections.abc import Mapping
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 from sv_otel.components import EventSink
+from sv_otel.receiver.admission import InFlightBytes
 from sv_otel.receiver.convert import Conversion, convert_request, encode_response
-from sv_otel.receiver.metrics import count_conversion
+from sv_otel.receiver.metrics import IN_FLIGHT_BYTES, count_conversion
+from sv_otel.receiver.settings import DEFAULT_MAX_IN_FLIGHT_BYTES
 from sv_otel.receiver.signals import SIGNALS, Signal
 
 __all__ = ["OFFLOAD_BYTES", "ExportHandler", "RoomCheck", "Sinks"]
@@ -48,9 +50,22 @@ class ExportHandler:
     Args:
         sink: where converted events go: one sink, or one per signal name (see :data:`Sinks`).
         offload_bytes: bodies above this size are converted off the event loop.
+        max_in_flight_bytes: the budget of :attr:`in_flight`.
+        transport: ``http`` or ``grpc``, the label of the in-flight bytes gauge.
     """
 
-    def __init__(self, sink: Sinks, *, offload_bytes: int = OFFLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        sink: Sinks,
+        *,
+        offload_bytes: int = OFFLOAD_BYTES,
+        max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES,
+        transport: str = "http",
+    ) -> None:
+        self.in_flight = InFlightBytes(
+            max_in_flight_bytes, observe=IN_FLIGHT_BYTES.labels(transport).inc
+        )
+        """The bytes of the requests in flight (the transport takes them as it reads them)."""
         if isinstance(sink, Mapping):
             self._sinks = dict(sink)
         else:

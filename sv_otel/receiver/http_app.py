@@ -85,7 +85,7 @@ def create_http_app(
         extra_routes: more routes served by the same app (they are not OTLP endpoints).
     """
     settings = settings or ReceiverSettings()
-    handler = ExportHandler(sink)
+    handler = ExportHandler(sink, max_in_flight_bytes=settings.max_in_flight_bytes)
     routes = [
         *extra_routes,
         *(
@@ -114,9 +114,15 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
             check_bearer(request.headers.get("authorization"), token)
             if not served:
                 return _failure(signal, not_served(signal), json=json)
-            raw = await read_body(request.stream(), request.headers.get("content-length"), limit)
-            data = decode_body(raw, request.headers.get("content-encoding"), limit)
-            body, partial = await handler.export(signal, data, json=json)
+            with handler.in_flight.hold() as hold:
+                headers = request.headers
+                raw = await read_body(
+                    request.stream(), headers.get("content-length"), limit, hold.take
+                )
+                data = decode_body(raw, headers.get("content-encoding"), limit)
+                if data is not raw:
+                    hold.take(len(data))
+                body, partial = await handler.export(signal, data, json=json)
         except Exception as error:  # every failure becomes an OTLP status, never a crash
             return _failure(signal, failure_for(error), json=json)
         count_request("http", signal.name, "partial" if partial else "ok")

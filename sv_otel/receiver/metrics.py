@@ -10,19 +10,22 @@
 * ``sv_otel_receiver_records_skipped_total{signal}``: records without a ``session.id``;
 * ``sv_otel_receiver_records_rejected_total{signal}``: records with a session id that could not
   become events (reported in ``partial_success``);
-* ``sv_otel_receiver_metric_points_dropped_total``: metric data points accepted, not converted.
+* ``sv_otel_receiver_metric_points_dropped_total``: metric data points accepted, not converted;
+* ``sv_otel_receiver_in_flight_bytes{transport}`` (gauge): bytes of request bodies, raw and
+  decompressed, that the requests in flight hold (see :mod:`sv_otel.receiver.admission`).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from sv_otel.receiver.convert import Conversion
 
 __all__ = [
     "EVENTS",
+    "IN_FLIGHT_BYTES",
     "METRIC_POINTS_DROPPED",
     "RECORDS_REJECTED",
     "RECORDS_SKIPPED",
@@ -54,6 +57,13 @@ RECORDS_REJECTED: Final = Counter(
 METRIC_POINTS_DROPPED: Final = Counter(
     "sv_otel_receiver_metric_points_dropped",
     "Metric data points accepted but not converted (metrics have no sessionvision form).",
+)
+
+IN_FLIGHT_BYTES: Final = Gauge(
+    "sv_otel_receiver_in_flight_bytes",
+    "Bytes of OTLP request bodies (raw and decompressed) held by the requests in flight.",
+    ("transport",),
+    multiprocess_mode="livesum",
 )
 
 

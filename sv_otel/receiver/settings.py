@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_GRPC_ADDRESS",
     "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_HTTP_ADDRESS",
+    "DEFAULT_MAX_IN_FLIGHT_BYTES",
     "DEFAULT_MAX_REQUEST_BYTES",
     "ReceiverSettings",
     "TLSSettings",
@@ -41,6 +42,9 @@ DEFAULT_HTTP_ADDRESS: Final = "127.0.0.1:4318"
 
 DEFAULT_MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
 """The largest request accepted, after decompression: 64 MiB, as the OTLP specification advises."""
+
+DEFAULT_MAX_IN_FLIGHT_BYTES: Final = 256 * 1024 * 1024
+"""The most bytes of requests (raw and decompressed) one transport holds at once: 256 MiB."""
 
 DEFAULT_HEADER_TIMEOUT: Final = 10.0
 """Seconds an HTTP connection may take to send a request's headers (slow-loris protection)."""
@@ -81,6 +85,9 @@ class ReceiverSettings:
         http_address: ``host:port`` for OTLP/HTTP, or None to disable it.
         max_request_bytes: the largest request body, counted after decompression, on both
             transports; larger ones get HTTP 413 / gRPC ``RESOURCE_EXHAUSTED``.
+        max_in_flight_bytes: the most bytes of request bodies (raw and decompressed) each
+            transport holds at once; a request past it gets 503 / ``UNAVAILABLE`` with a retry
+            hint (a lone request is always admitted).
         bearer_token: when set, every request must carry ``Authorization: Bearer <token>``
             (HTTP header or gRPC metadata); others get 401 / ``UNAUTHENTICATED``.
         tls: serve TLS (and mutual TLS when ``tls.client_ca_file`` is set) on both transports.
@@ -98,6 +105,7 @@ class ReceiverSettings:
     grpc_address: str | None = DEFAULT_GRPC_ADDRESS
     http_address: str | None = DEFAULT_HTTP_ADDRESS
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES
     bearer_token: str | None = None
     tls: TLSSettings | None = None
     cors_allowed_origins: tuple[str, ...] = ()
@@ -114,11 +122,12 @@ class ReceiverSettings:
             raise ConfigurationError(
                 "ReceiverSettings: both grpc_address and http_address are None; enable one"
             )
-        if type(self.max_request_bytes) is not int or self.max_request_bytes < 1:
-            raise ConfigurationError(
-                "ReceiverSettings.max_request_bytes: expected a positive integer, "
-                f"got {self.max_request_bytes!r}"
-            )
+        for name in ("max_request_bytes", "max_in_flight_bytes"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ConfigurationError(
+                    f"ReceiverSettings.{name}: expected a positive integer, got {value!r}"
+                )
         token = self.bearer_token
         if token is not None and (
             type(token) is not str or not token or not token.isprintable() or " " in token
@@ -155,6 +164,7 @@ class ReceiverSettings:
             grpc_address: 0.0.0.0:4317   # null disables gRPC
             http_address: 0.0.0.0:4318   # null disables HTTP
             max_request_bytes: 67108864
+            max_in_flight_bytes: 268435456
             bearer_token: s3cret
             tls: {cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem}
             cors_allowed_origins: [https://app.example.com]
@@ -180,6 +190,9 @@ class ReceiverSettings:
             http_address=_text(get("http_address", DEFAULT_HTTP_ADDRESS), "http_address"),
             max_request_bytes=_integer(
                 get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES), "max_request_bytes"
+            ),
+            max_in_flight_bytes=_integer(
+                get("max_in_flight_bytes", DEFAULT_MAX_IN_FLIGHT_BYTES), "max_in_flight_bytes"
             ),
             bearer_token=_text(get("bearer_token"), "bearer_token"),
             tls=None if tls is None else _tls(tls),

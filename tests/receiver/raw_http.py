@@ -38,6 +38,32 @@ def endless_headers(port: int, path: str = "/v1/logs") -> tuple[bytes, bytes, in
     return head, body, sent
 
 
+def response(sock: socket.socket) -> tuple[bytes, bytes]:
+    """Read one answer on a kept-alive connection (by its ``Content-Length``): head and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before an answer's head: {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.partition(b":")[2])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the end of an answer's body")
+        body += chunk
+    return head, body
+
+
 def status(body: bytes) -> Status:
-    """The ``google.rpc.Status`` of a JSON error body."""
-    return decode_json(body, Status)
+    """The ``google.rpc.Status`` of an error body, in JSON or protobuf."""
+    if body.startswith(b"{"):
+        return decode_json(body, Status)
+    parsed = Status()
+    parsed.ParseFromString(body)
+    return parsed

@@ -47,10 +47,16 @@ def test_every_setting(certificates: Certificates) -> None:
     config = parse(
         {
             "protocols": {
-                "grpc": {"endpoint": "[::1]:4317", "max_recv_msg_size_mib": 16, "tls": tls},
+                "grpc": {
+                    "endpoint": "[::1]:4317",
+                    "max_recv_msg_size_mib": 16,
+                    "max_in_flight_size": "32MiB",
+                    "tls": tls,
+                },
                 "http": {
                     "endpoint": "127.0.0.1:0",
                     "max_request_body_size": "8MiB",
+                    "max_in_flight_size": 1048576,
                     "read_header_timeout": "2s",
                     "tls": {**tls, "client_ca_file": str(certificates.ca)},
                     "cors": {
@@ -68,6 +74,7 @@ def test_every_setting(certificates: Certificates) -> None:
         grpc_address="[::1]:4317",
         http_address=None,
         max_request_bytes=16 * 1024 * 1024,
+        max_in_flight_bytes=32 * 1024 * 1024,
         bearer_token="s3cret",
         tls=server_tls,
     )
@@ -75,6 +82,7 @@ def test_every_setting(certificates: Certificates) -> None:
         grpc_address=None,
         http_address="127.0.0.1:0",
         max_request_bytes=8 * 1024 * 1024,
+        max_in_flight_bytes=1024 * 1024,
         bearer_token="s3cret",
         tls=TLSSettings(server_tls.cert_file, server_tls.key_file, str(certificates.ca)),
         cors_allowed_origins=("https://app.example.com", "https://*.example.org"),
@@ -95,7 +103,7 @@ def test_every_setting(certificates: Certificates) -> None:
         (
             {"protocols": {"grpc": {"endpont": "127.0.0.1:4317"}}},
             "receivers.otlp.protocols.grpc.endpont: unknown key (expected one of: endpoint, "
-            "max_recv_msg_size_mib, tls)",
+            "max_in_flight_size, max_recv_msg_size_mib, tls)",
         ),
         (
             {"protocols": {"thrift": {}}},

@@ -13,6 +13,7 @@ import grpc
 import httpx
 import pytest
 from google.rpc.status_pb2 import Status
+from prometheus_client import REGISTRY
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver import OTLPReceiver, ReceiverSettings, TLSSettings
@@ -21,7 +22,7 @@ from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates
 from tests.receiver.harness import RecordingSink, running_receiver, settings
 from tests.receiver.otlp import log_record, logs_request
-from tests.receiver.raw_http import answer, endless_headers, status
+from tests.receiver.raw_http import answer, endless_headers, response, status
 
 BODY = logs_request(log_record()).SerializeToString()
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -254,3 +255,66 @@ def test_unreadable_tls_files_are_a_configuration_error(loop: LoopThread, tmp_pa
     assert caught.value.message == (
         "http_address 127.0.0.1:0: cannot serve ([Errno 2] No such file or directory)"
     )
+
+
+def test_requests_past_the_in_flight_budget_get_503_and_unavailable(loop: LoopThread) -> None:
+    sink = RecordingSink(gate=asyncio.Event())
+    big = logs_request(log_record(body="x" * 200_000)).SerializeToString()
+    with running_receiver(loop, sink, max_in_flight_bytes=256 * 1024) as receiver:
+        assert receiver.http_port and receiver.grpc_port
+        # A client that sends most of a 200 KB body, then waits: the receiver holds it.
+        with socket.create_connection(("127.0.0.1", receiver.http_port), timeout=30) as slow:
+            slow.sendall(
+                b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/x-protobuf\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(big), big[:150_000])
+            )
+            deadline = time.monotonic() + 10
+            while _in_flight("http") < 150_000 and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the receiver holds what it read
+            assert _in_flight("http") == 150_000
+            refused_http = httpx.post(
+                f"http://127.0.0.1:{receiver.http_port}/v1/logs",
+                content=big,
+                headers=PROTOBUF,
+                timeout=30,
+            )
+            with grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+                export = channel.unary_unary(LOGS, _raw, _raw)
+                # gRPC has its own budget: one call held by the sink, the next one refused.
+                with ThreadPoolExecutor(1) as pool:
+                    held = pool.submit(export, big, timeout=30)
+                    deadline = time.monotonic() + 10
+                    while sink.entered < 1 and time.monotonic() < deadline:
+                        time.sleep(0.01)
+                    try:
+                        export(big, timeout=30)
+                    except grpc.RpcError as error:
+                        refused_grpc = error
+                    assert sink.gate is not None
+                    loop.loop.call_soon_threadsafe(sink.gate.set)
+                    assert held.result(30) == b""
+            slow.sendall(big[150_000:])
+            head, _ = response(slow)
+        admitted = httpx.post(
+            f"http://127.0.0.1:{receiver.http_port}/v1/logs", content=big, headers=PROTOBUF
+        )
+    assert refused_http.status_code == 503
+    assert refused_http.headers["retry-after"] == "1"
+    message = status(refused_http.content).message
+    assert message.startswith("receiver: ") and message.endswith(
+        " bytes of requests in flight, the limit is 262144; retry later"
+    )
+    assert refused_grpc.code() == grpc.StatusCode.UNAVAILABLE
+    assert refused_grpc.details() == (
+        f"receiver: {len(big)} bytes of requests in flight, the limit is 262144; retry later"
+    )
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert admitted.status_code == 200
+    assert len(sink.events) == 3  # the held gRPC call, the slow client, the last one
+    assert _in_flight("http") == _in_flight("grpc") == 0
+
+
+def _in_flight(transport: str) -> float:
+    value = REGISTRY.get_sample_value("sv_otel_receiver_in_flight_bytes", {"transport": transport})
+    return value or 0.0

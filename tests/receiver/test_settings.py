@@ -69,6 +69,10 @@ def test_split_address(address: str, expected: tuple[str, int]) -> None:
         ),
         ({"cors_max_age": -1}, "ReceiverSettings.cors_max_age: expected seconds >= 0, got -1"),
         (
+            {"max_in_flight_bytes": 0},
+            "ReceiverSettings.max_in_flight_bytes: expected a positive integer, got 0",
+        ),
+        (
             {"read_header_timeout": 0},
             "ReceiverSettings.read_header_timeout: expected seconds > 0, got 0",
         ),
@@ -124,8 +128,8 @@ def test_from_mapping_reads_a_configuration_block() -> None:
         (
             {"port": 4317},
             "otlp receiver: unknown setting 'port'; known: grpc_address, http_address, "
-            "max_request_bytes, bearer_token, tls, cors_allowed_origins, cors_allowed_headers, "
-            "cors_max_age, read_header_timeout",
+            "max_request_bytes, max_in_flight_bytes, bearer_token, tls, cors_allowed_origins, "
+            "cors_allowed_headers, cors_max_age, read_header_timeout",
         ),
         (
             {"read_header_timeout": "10s"},
