@@ -15,6 +15,7 @@
             max_request_body_size: 64MiB  # raw and after decompression; larger: 413
             max_in_flight_size: 256MiB  # raw and decompressed, held at once; past it: 503
             read_header_timeout: 10s  # slower request headers: 408 and the connection closed
+            read_timeout: 60s         # a slower body (after the headers): the same
             tls: {cert_file: server.pem, key_file: server.key}
             cors: {allowed_origins: ["https://*.example.com"], allowed_headers: [], max_age: 7200}
         bearer_token: ${env:SV_OTEL_OTLP_TOKEN}  # both protocols; absent: no authentication
@@ -37,6 +38,7 @@ from sv_otel.receiver.settings import (
     DEFAULT_HTTP_ADDRESS,
     DEFAULT_MAX_IN_FLIGHT_BYTES,
     DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_READ_TIMEOUT,
     ReceiverSettings,
     TLSSettings,
     is_cors_origin,
@@ -106,6 +108,7 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
             cors_allowed_headers=_headers(cors),
             cors_max_age=cors.integer("max_age", 7200),
             read_header_timeout=raw.duration("read_header_timeout", DEFAULT_HEADER_TIMEOUT),
+            read_timeout=raw.duration("read_timeout", DEFAULT_READ_TIMEOUT),
         )
         cors.finish()
         raw.finish()

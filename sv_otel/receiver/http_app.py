@@ -14,6 +14,8 @@ unknown path                                          404
 bearer token required and missing or wrong            401, ``WWW-Authenticate: Bearer``
 a signal without a sink (see ``create_http_app``)     404 (a ``Status``)
 body over ``max_request_bytes`` (raw or unzipped)     413
+body slower than ``read_timeout``                     408, connection closed
+requests in flight hold ``max_in_flight_bytes``       503 + ``Retry-After: 1``
 unsupported ``Content-Encoding``, corrupt gzip,       400 with ``Status`` + ``BadRequest``
 undecodable body
 sink full                                             503 + ``Retry-After: <seconds>``
@@ -29,6 +31,7 @@ routes (``extra_routes``).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -41,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sv_otel.errors import RequestTimeoutError
 from sv_otel.receiver.auth import check_bearer
 from sv_otel.receiver.body import decode_body, read_body
 from sv_otel.receiver.handler import ExportHandler, Sinks
@@ -102,6 +106,7 @@ def create_http_app(
 
 def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings) -> Endpoint:
     limit = settings.max_request_bytes
+    read_timeout = settings.read_timeout
     token = settings.bearer_token
     served = handler.serves(signal)
 
@@ -116,9 +121,17 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
                 return _failure(signal, not_served(signal), json=json)
             with handler.in_flight.hold() as hold:
                 headers = request.headers
-                raw = await read_body(
-                    request.stream(), headers.get("content-length"), limit, hold.take
-                )
+                try:
+                    raw = await asyncio.wait_for(
+                        read_body(
+                            request.stream(), headers.get("content-length"), limit, hold.take
+                        ),
+                        read_timeout,
+                    )
+                except asyncio.TimeoutError:
+                    raise RequestTimeoutError(
+                        f"body: not received within {read_timeout:g} seconds"
+                    ) from None
                 data = decode_body(raw, headers.get("content-encoding"), limit)
                 if data is not raw:
                     hold.take(len(data))
@@ -140,6 +153,8 @@ def _failure(
         headers["Retry-After"] = retry_after_header(failure.retry_after)
     if failure.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    elif failure.http_status == 408:
+        headers["Connection"] = "close"  # the rest of a slow body is not waited for
     return Response(
         encode_status(failure, json=json),
         failure.http_status,

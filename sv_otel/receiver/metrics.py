@@ -4,8 +4,8 @@
 
 * ``sv_otel_receiver_requests_total{transport, signal, outcome}``: requests by outcome: ``ok``,
   ``partial`` (partial success or warning), ``invalid`` (400), ``too_large`` (413),
-  ``unauthenticated`` (401), ``unsupported`` (405 / 415 / 404), ``throttled`` (503, queue full),
-  ``failed`` (500);
+  ``unauthenticated`` (401), ``unsupported`` (405 / 415 / 404), ``timeout`` (408, a body too
+  slow), ``throttled`` (503: queue full, or too many bytes in flight), ``failed`` (500);
 * ``sv_otel_receiver_events_total{signal}``: events handed to the sink;
 * ``sv_otel_receiver_records_skipped_total{signal}``: records without a ``session.id``;
 * ``sv_otel_receiver_records_rejected_total{signal}``: records with a session id that could not

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_HTTP_ADDRESS",
     "DEFAULT_MAX_IN_FLIGHT_BYTES",
     "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_READ_TIMEOUT",
     "ReceiverSettings",
     "TLSSettings",
     "is_cors_origin",
@@ -48,6 +49,9 @@ DEFAULT_MAX_IN_FLIGHT_BYTES: Final = 256 * 1024 * 1024
 
 DEFAULT_HEADER_TIMEOUT: Final = 10.0
 """Seconds an HTTP connection may take to send a request's headers (slow-loris protection)."""
+
+DEFAULT_READ_TIMEOUT: Final = 60.0
+"""Seconds an HTTP request's body may take to arrive once its headers are in."""
 
 _ADDRESS = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
 _ORIGIN = re.compile(r"(?:\*|[a-z][a-z0-9+.-]*://[^/\s]+)")
@@ -100,6 +104,8 @@ class ReceiverSettings:
         read_header_timeout: seconds an HTTP connection may take to send a request's headers;
             a slower one gets 408 and is closed (an idle keep-alive connection is closed
             silently). Headers over 64 KiB get 431.
+        read_timeout: seconds an HTTP request's body may take to arrive once its headers are
+            in; a slower one gets 408 and the connection is closed.
     """
 
     grpc_address: str | None = DEFAULT_GRPC_ADDRESS
@@ -112,6 +118,7 @@ class ReceiverSettings:
     cors_allowed_headers: tuple[str, ...] = ()
     cors_max_age: int = 7200
     read_header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("grpc_address", "http_address"):
@@ -151,11 +158,12 @@ class ReceiverSettings:
             raise ConfigurationError(
                 f"ReceiverSettings.cors_max_age: expected seconds >= 0, got {self.cors_max_age!r}"
             )
-        timeout = self.read_header_timeout
-        if type(timeout) not in (int, float) or not 0 < timeout < math.inf:
-            raise ConfigurationError(
-                f"ReceiverSettings.read_header_timeout: expected seconds > 0, got {timeout!r}"
-            )
+        for name in ("read_header_timeout", "read_timeout"):
+            timeout = getattr(self, name)
+            if type(timeout) not in (int, float) or not 0 < timeout < math.inf:
+                raise ConfigurationError(
+                    f"ReceiverSettings.{name}: expected seconds > 0, got {timeout!r}"
+                )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object]) -> ReceiverSettings:
@@ -169,6 +177,7 @@ class ReceiverSettings:
             tls: {cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem}
             cors_allowed_origins: [https://app.example.com]
             read_header_timeout: 10
+            read_timeout: 60
 
         Missing keys keep their defaults.
 
@@ -202,6 +211,7 @@ class ReceiverSettings:
             read_header_timeout=_seconds(
                 get("read_header_timeout", DEFAULT_HEADER_TIMEOUT), "read_header_timeout"
             ),
+            read_timeout=_seconds(get("read_timeout", DEFAULT_READ_TIMEOUT), "read_timeout"),
         )
 
 

@@ -10,6 +10,8 @@ error                          HTTP    gRPC                   retried by clients
 undecodable data, bad gzip,    400     INVALID_ARGUMENT       no (``BadRequest`` in details)
 unsupported Content-Encoding
 over ``max_request_bytes``     413     RESOURCE_EXHAUSTED     no (no ``RetryInfo``)
+body slower than               408     —                      (HTTP only; connection closed)
+``read_timeout``
 missing or wrong bearer token  401     UNAUTHENTICATED        no
 a signal the receiver has no   404     UNIMPLEMENTED          no
 sink for (:func:`not_served`)
@@ -41,6 +43,7 @@ from sv_otel.errors import (
     InvalidOTLPError,
     PayloadTooLargeError,
     QueueFullError,
+    RequestTimeoutError,
     RetryableExportError,
     SvOtelError,
 )
@@ -97,6 +100,8 @@ def failure_for(error: BaseException) -> Failure:
         message = error.message
         if isinstance(error, PayloadTooLargeError):
             return Failure(413, grpc.StatusCode.RESOURCE_EXHAUSTED, message, "too_large")
+        if isinstance(error, RequestTimeoutError):
+            return Failure(408, grpc.StatusCode.DEADLINE_EXCEEDED, message, "timeout")
         if isinstance(error, (InvalidOTLPError, InvalidBatchError)):
             return Failure(400, grpc.StatusCode.INVALID_ARGUMENT, message, "invalid", None, True)
         if isinstance(error, AuthenticationError):

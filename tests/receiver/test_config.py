@@ -58,6 +58,7 @@ def test_every_setting(certificates: Certificates) -> None:
                     "max_request_body_size": "8MiB",
                     "max_in_flight_size": 1048576,
                     "read_header_timeout": "2s",
+                    "read_timeout": "45s",
                     "tls": {**tls, "client_ca_file": str(certificates.ca)},
                     "cors": {
                         "allowed_origins": ["https://app.example.com", "https://*.example.org"],
@@ -89,6 +90,7 @@ def test_every_setting(certificates: Certificates) -> None:
         cors_allowed_headers=("X-Request-Id",),
         cors_max_age=60,
         read_header_timeout=2.0,
+        read_timeout=45.0,
     )
 
 

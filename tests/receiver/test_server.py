@@ -223,6 +223,32 @@ def test_slow_headers_get_408_with_a_status(loop: LoopThread) -> None:
     assert after.status_code == 200 and len(sink.events) == 1
 
 
+def test_a_slow_body_gets_408_and_the_connection_is_closed(loop: LoopThread) -> None:
+    sink = RecordingSink()
+    with running_receiver(loop, sink, read_timeout=0.5) as receiver:
+        port = receiver.http_port
+        assert port is not None
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/x-protobuf\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY[:10])
+            )
+            started = time.monotonic()
+            head, body = answer(sock)  # until the server closes
+            waited = time.monotonic() - started
+        after = _post(port)
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert b"connection: close" in head.lower()
+    assert status(body) == Status(
+        code=grpc.StatusCode.DEADLINE_EXCEEDED.value[0],
+        message="body: not received within 0.5 seconds",
+    )
+    assert 0.3 < waited < 5
+    assert after.status_code == 200 and len(sink.events) == 1
+    assert _in_flight("http") == 0
+
+
 def test_endless_headers_get_431_with_a_status(loop: LoopThread) -> None:
     sink = RecordingSink()
     with running_receiver(loop, sink) as receiver:

@@ -77,6 +77,10 @@ def test_split_address(address: str, expected: tuple[str, int]) -> None:
             "ReceiverSettings.read_header_timeout: expected seconds > 0, got 0",
         ),
         (
+            {"read_timeout": -1.0},
+            "ReceiverSettings.read_timeout: expected seconds > 0, got -1.0",
+        ),
+        (
             {"read_header_timeout": float("inf")},
             "ReceiverSettings.read_header_timeout: expected seconds > 0, got inf",
         ),
@@ -106,6 +110,7 @@ def test_from_mapping_reads_a_configuration_block() -> None:
             "cors_allowed_headers": ["X-Request-Id"],
             "cors_max_age": 60,
             "read_header_timeout": 2.5,
+            "read_timeout": 30,
         }
     )
     assert settings == ReceiverSettings(
@@ -118,6 +123,7 @@ def test_from_mapping_reads_a_configuration_block() -> None:
         cors_allowed_headers=("X-Request-Id",),
         cors_max_age=60,
         read_header_timeout=2.5,
+        read_timeout=30.0,
     )
     assert ReceiverSettings.from_mapping({}) == ReceiverSettings()
 
@@ -129,7 +135,7 @@ def test_from_mapping_reads_a_configuration_block() -> None:
             {"port": 4317},
             "otlp receiver: unknown setting 'port'; known: grpc_address, http_address, "
             "max_request_bytes, max_in_flight_bytes, bearer_token, tls, cors_allowed_origins, "
-            "cors_allowed_headers, cors_max_age, read_header_timeout",
+            "cors_allowed_headers, cors_max_age, read_header_timeout, read_timeout",
         ),
         (
             {"read_header_timeout": "10s"},
