@@ -9,7 +9,8 @@ passing the submit of that receiver (processors, then queue) and its CORS policy
     routes.append(start_route(starter, submit=receiver_sink.submit, cors=ingest_settings.cors))
 
 :func:`start_app` wraps the route in a Starlette app, for running it on its own.
-Answers: 200 ``{"success": true, ...}``; 400/401/413/415 ``{"success": false, "reason"}``; 503
+Answers: 200 ``{"success": true, ...}``; 400/401/413/415 ``{"success": false, "reason"}``; 408
+when the body takes longer than ``body_timeout`` (the connection is then closed); 503
 with ``Retry-After`` when ``submit`` raises :class:`~sv_otel.errors.QueueFullError` (any other
 sv_otel error from ``submit`` is answered with its ``status_hint`` and message). CORS works as on
 the ingest endpoint (:class:`~sv_otel.ingest.cors.CorsPolicy`): a preflight is answered 204, or
@@ -19,9 +20,10 @@ than POST and OPTIONS get 405.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -33,7 +35,10 @@ from sv_otel.event import Event
 from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.sessions.start import MAX_BODY_BYTES, START_PATH, SessionStarter, StartResult
 
-__all__ = ["EventSubmitter", "start_app", "start_route"]
+__all__ = ["BODY_TIMEOUT", "EventSubmitter", "start_app", "start_route"]
+
+BODY_TIMEOUT: Final = 10.0
+"""Seconds a start request's body may take once its headers are in (as the ingest endpoint)."""
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]  # others: Starlette's 405
 
@@ -47,6 +52,7 @@ def start_route(
     *,
     path: str = START_PATH,
     cors: CorsPolicy | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Route:
     """Return the route of the session start, answering through ``starter``.
 
@@ -55,6 +61,8 @@ def start_route(
         submit: where the ``$start`` events go (the gateway's ingest path); None drops them.
         path: the route path (default ``/api/v1/sessions/start``).
         cors: which origins may call it (default: any, as the ingest endpoint's default).
+        body_timeout: seconds the body may take once the headers are in; a slower one gets 408
+            and the connection is closed.
     """
     policy = cors if cors is not None else CorsPolicy()
 
@@ -69,9 +77,12 @@ def start_route(
         if not policy.allows(origin):
             return _failure(403, f"Origin: {origin!r} is not an allowed origin", headers)
         try:
-            body = await _read_body(request, MAX_BODY_BYTES)
+            body = await asyncio.wait_for(_read_body(request, MAX_BODY_BYTES), body_timeout)
         except PayloadTooLargeError as error:
             return _answer(StartResult.failure(error), headers)
+        except asyncio.TimeoutError:
+            headers["Connection"] = "close"  # the rest of a slow body is not waited for
+            return _failure(408, f"body: not received within {body_timeout:g} seconds", headers)
         except ClientDisconnect:
             return Response(status_code=400)
         result = starter.handle(body, request.headers.get("content-encoding"))
@@ -92,10 +103,12 @@ def start_app(
     submit: EventSubmitter | None = None,
     *,
     allow_origins: Sequence[str] = ("*",),
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
-    """Return an ASGI app serving only the start route, with CORS for ``allow_origins``."""
+    """Return an ASGI app serving only the start route, with CORS for ``allow_origins`` (and
+    ``body_timeout`` as in :func:`start_route`)."""
     cors = CorsPolicy.create(allow_origins, (), CorsPolicy().max_age)
-    return Starlette(routes=[start_route(starter, submit, cors=cors)])
+    return Starlette(routes=[start_route(starter, submit, cors=cors, body_timeout=body_timeout)])
 
 
 def _preflight(policy: CorsPolicy, request: Request, origin: str | None) -> Response:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,3 +272,34 @@ def test_a_pipeline_error_is_answered_with_its_status_and_message(gateway: Gatew
     assert response.status_code == 500
     assert "retry-after" not in response.headers
     assert response.json() == {"success": False, "reason": "the session processor is shut down"}
+
+
+def test_a_slow_body_gets_408_and_the_connection_is_closed(tmp_path: Path) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, SessionConfig(inactivity_timeout=1800))
+    starter = SessionStarter(secret=SECRET, has_ended=processor.has_ended)
+    app = start_app(starter, allow_origins=[SHOP], body_timeout=0.5)
+    try:
+        with serve(app) as url:
+            port = int(url.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(
+                    b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100\r\n\r\n{" % PATH.encode()
+                )
+                started = time.monotonic()
+                data = b""
+                while chunk := sock.recv(65536):  # until the server closes
+                    data += chunk
+                waited = time.monotonic() - started
+            after = httpx.post(f"{url}{PATH}", json={}, timeout=10)
+    finally:
+        processor.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert b"connection: close" in head.lower()
+    assert msgspec.json.decode(body) == {
+        "success": False,
+        "reason": "body: not received within 0.5 seconds",
+    }
+    assert 0.3 < waited < 5
+    assert after.status_code == 200 and after.json()["success"] is True
