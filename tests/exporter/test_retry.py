@@ -26,6 +26,8 @@ from sv_otel.ingest.grpc import retry_trailers
         ("Sun, 06 Nov 1994 08:49:37 GMT", 10.0),
         ("Sun, 06 Nov 1994 08:49:17 GMT", 0.0),  # in the past: no wait
         ("soon", None),
+        ("-3", None),
+        ("Sun, 06 Nov 1994 08:49:37", None),  # a date without its zone
         (None, None),
     ],
 )

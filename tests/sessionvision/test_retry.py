@@ -1,4 +1,5 @@
-"""The SDK's retry policy as pure functions."""
+"""The SDK's retry policy as pure functions (``Retry-After`` parsing is tested with
+:mod:`sv_otel.exporter.retry`, where it lives)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from sv_otel.sessionvision.retry import (
     MAX_RETRY_AFTER,
     Verdict,
     classify,
-    parse_retry_after,
     retry_delay,
 )
 
@@ -45,21 +45,3 @@ def test_retry_after_replaces_the_scheduled_delay_and_is_capped() -> None:
     assert retry_delay(1, 0.0) == 0.0
     assert retry_delay(0, 3600.0) == MAX_RETRY_AFTER
     assert retry_delay(3, 1.0) is None
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        (None, None),
-        ("5", 5.0),
-        (" 0 ", 0.0),
-        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
-        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # in the past
-        ("soon", None),
-        ("-3", None),
-        ("Wed, 21 Oct 2015 07:28:10", None),  # no zone
-    ],
-)
-def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
-    assert parse_retry_after(header, now) == seconds
