@@ -89,9 +89,13 @@ class HttpRouteProvider(Protocol):
     """A processor that also answers HTTP requests (see the module docstring)."""
 
     def http_routes(
-        self, submit: Callable[[Sequence[Event]], Awaitable[None]], cors: CorsPolicy
+        self,
+        submit: Callable[[Sequence[Event]], Awaitable[None]],
+        cors: CorsPolicy,
+        body_timeout: float,
     ) -> Sequence[BaseRoute]:
-        """Routes for one receiver: ``submit`` hands events to its sink, ``cors`` is its policy."""
+        """Routes for one receiver: ``submit`` hands events to its sink, ``cors`` is its policy,
+        ``body_timeout`` the seconds a request body may take there."""
         ...
 
 

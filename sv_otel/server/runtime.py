@@ -20,6 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
@@ -332,20 +333,28 @@ class Gateway:
             logger.warning("queue full: processor events kept for the next poll")
 
 
+_BODY_TIMEOUT: Final = 10.0
+"""Seconds a body may take on a processor's route when its receiver does not say."""
+
+
 def _processor_routes(
     receiver: Component, feeds: Sequence[Pipeline], sink: ReceiverSink
 ) -> tuple[BaseRoute, ...]:
     """The routes the processors of ``feeds`` serve on ``receiver``, if it faces browsers.
 
     A receiver faces browsers when its settings carry a CORS policy (``settings.cors``); the
-    routes submit through its ``sink`` and answer with its policy.
+    routes submit through its ``sink``, answer with its policy and wait for a request body as
+    long as it does (``settings.body_timeout``).
     """
     cors = getattr(receiver.settings, "cors", None)
     if not isinstance(cors, CorsPolicy):
         return ()
+    body_timeout = getattr(receiver.settings, "body_timeout", None)
+    if not isinstance(body_timeout, (int, float)):
+        body_timeout = _BODY_TIMEOUT
     routes: list[BaseRoute] = []
     for pipeline in feeds:
         for processor in pipeline.processors:
             if isinstance(processor, HttpRouteProvider):
-                routes.extend(processor.http_routes(sink.submit, cors))
+                routes.extend(processor.http_routes(sink.submit, cors, body_timeout))
     return tuple(routes)

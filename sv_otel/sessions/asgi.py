@@ -3,10 +3,17 @@
 ``sv-otel serve`` mounts :func:`start_route` on the HTTP endpoint of the sessionvision
 receivers that feed the ``sessions`` processor's pipeline (see :mod:`sv_otel.sessions.component`),
 passing the submit of that receiver (processors, then queue) and its CORS policy, so the
-``$start`` event of each start call goes where browser events go::
+``$start`` event of each start call goes where browser events go, and its ``body_timeout``::
 
     starter = SessionStarter(secret=secret, has_ended=processor.has_ended)
-    routes.append(start_route(starter, submit=receiver_sink.submit, cors=ingest_settings.cors))
+    routes.append(
+        start_route(
+            starter,
+            submit=receiver_sink.submit,
+            cors=ingest_settings.cors,
+            body_timeout=ingest_settings.body_timeout,
+        )
+    )
 
 :func:`start_app` wraps the route in a Starlette app, for running it on its own.
 Answers: 200 ``{"success": true, ...}``; 400/401/413/415 ``{"success": false, "reason"}``; 408

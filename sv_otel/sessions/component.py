@@ -65,11 +65,13 @@ class SessionsProcessor:
         """``session.end`` of every session (if ``end_on_shutdown``); releases the directory."""
         return self.lifecycle.shutdown(now_ms)
 
-    def http_routes(self, submit: EventSubmitter, cors: CorsPolicy) -> tuple[BaseRoute, ...]:
+    def http_routes(
+        self, submit: EventSubmitter, cors: CorsPolicy, body_timeout: float
+    ) -> tuple[BaseRoute, ...]:
         """The start route for one receiver, submitting through ``submit`` (none if disabled)."""
         if self.starter is None:
             return ()
-        return (start_route(self.starter, submit, cors=cors),)
+        return (start_route(self.starter, submit, cors=cors, body_timeout=body_timeout),)
 
 
 def create_sessions_processor(

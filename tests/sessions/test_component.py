@@ -105,6 +105,29 @@ async def test_the_start_endpoint_answers_on_the_ingest_port_and_feeds_the_pipel
     assert (end["sessionvision.session.events_count"], end["plan"]) == (2, "pro")
 
 
+async def test_the_start_endpoint_waits_for_a_body_as_long_as_its_receiver(
+    tmp_path: Path,
+) -> None:
+    raw = config(tmp_path, 1, {"start": {"secret": SECRET}})
+    raw["receivers"]["sessionvision"]["body_timeout"] = "0.5s"
+    async with running(raw) as gateway:
+        port = int(ingest_url(gateway).rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            % (START.encode(), SHOP.encode())
+        )
+        started = asyncio.get_running_loop().time()
+        answer = await asyncio.wait_for(reader.read(), 10)  # until the server closes
+        waited = asyncio.get_running_loop().time() - started
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert body == b'{"success":false,"reason":"body: not received within 0.5 seconds"}'
+    assert 0.3 < waited < 5
+
+
 async def test_no_start_settings_no_start_endpoint(tmp_path: Path) -> None:
     raw = config(tmp_path, 0, None)
     async with running(raw) as gateway, httpx.AsyncClient() as client:
