@@ -7,13 +7,21 @@ the excess; one that trickles its body (slow-loris) gets 408 once ``timeout`` se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import Iterator
 
 from starlette.types import Receive
 
 from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, RequestTimeoutError
 
-__all__ = ["body_timed_out", "body_too_large", "check_content_length", "read_body"]
+__all__ = [
+    "body_deadline",
+    "body_timed_out",
+    "body_too_large",
+    "check_content_length",
+    "read_body",
+]
 
 
 async def read_body(
@@ -33,7 +41,20 @@ async def read_body(
         InvalidBatchError: the client went away or sent a bad ``Content-Length``.
     """
     check_content_length(content_length, max_bytes)
-    # One timer cancelling this task, rather than a task per request as wait_for would start.
+    with body_deadline(timeout):
+        return await _collect(receive, max_bytes)
+
+
+@contextlib.contextmanager
+def body_deadline(timeout: float) -> Iterator[None]:
+    """Bound the awaits of the block to ``timeout`` seconds in all, for reading a body.
+
+    One timer cancels the current task, rather than a task per request as ``wait_for`` would
+    start; the cancellation it caused becomes :func:`body_timed_out` (any other propagates).
+
+    Raises:
+        RequestTimeoutError: the block took longer than ``timeout`` seconds.
+    """
     task = asyncio.current_task()
     assert task is not None
     expired = False
@@ -45,7 +66,7 @@ async def read_body(
 
     timer = asyncio.get_running_loop().call_later(timeout, expire)
     try:
-        return await _collect(receive, max_bytes)
+        yield
     except asyncio.CancelledError:
         if not expired:
             raise

@@ -31,7 +31,6 @@ routes (``extra_routes``).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -44,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sv_otel.errors import RequestTimeoutError
+from sv_otel.ingest.body import body_deadline
 from sv_otel.receiver.auth import check_bearer
 from sv_otel.receiver.body import decode_body, read_body
 from sv_otel.receiver.handler import ExportHandler, Sinks
@@ -121,17 +120,10 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
                 return _failure(signal, not_served(signal), json=json)
             with handler.in_flight.hold() as hold:
                 headers = request.headers
-                try:
-                    raw = await asyncio.wait_for(
-                        read_body(
-                            request.stream(), headers.get("content-length"), limit, hold.take
-                        ),
-                        read_timeout,
+                with body_deadline(read_timeout):
+                    raw = await read_body(
+                        request.stream(), headers.get("content-length"), limit, hold.take
                     )
-                except asyncio.TimeoutError:
-                    raise RequestTimeoutError(
-                        f"body: not received within {read_timeout:g} seconds"
-                    ) from None
                 data = decode_body(raw, headers.get("content-encoding"), limit)
                 if data is not raw:
                     hold.take(len(data))

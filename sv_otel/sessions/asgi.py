@@ -27,7 +27,6 @@ than POST and OPTIONS get 405.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, TypeAlias
@@ -37,8 +36,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sv_otel.errors import PayloadTooLargeError, QueueFullError, SvOtelError
+from sv_otel.errors import (
+    PayloadTooLargeError,
+    QueueFullError,
+    RequestTimeoutError,
+    SvOtelError,
+)
 from sv_otel.event import Event
+from sv_otel.ingest.body import body_deadline
 from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.sessions.start import MAX_BODY_BYTES, START_PATH, SessionStarter, StartResult
 
@@ -84,12 +89,13 @@ def start_route(
         if not policy.allows(origin):
             return _failure(403, f"Origin: {origin!r} is not an allowed origin", headers)
         try:
-            body = await asyncio.wait_for(_read_body(request, MAX_BODY_BYTES), body_timeout)
+            with body_deadline(body_timeout):
+                body = await _read_body(request, MAX_BODY_BYTES)
         except PayloadTooLargeError as error:
             return _answer(StartResult.failure(error), headers)
-        except asyncio.TimeoutError:
+        except RequestTimeoutError as error:
             headers["Connection"] = "close"  # the rest of a slow body is not waited for
-            return _failure(408, f"body: not received within {body_timeout:g} seconds", headers)
+            return _failure(408, error.message, headers)
         except ClientDisconnect:
             return Response(status_code=400)
         result = starter.handle(body, request.headers.get("content-encoding"))
