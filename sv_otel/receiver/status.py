@@ -129,7 +129,7 @@ def protocol_refusal(status: int, error: str, message: str) -> tuple[str, bytes]
     """The body of a 408 or 431 that the HTTP protocol answers before a request's headers are
     complete: a ``Status`` in JSON, as for every request whose content type is not known.
 
-    A :data:`sv_otel.server.protocol.Refusal`.
+    A :data:`sv_otel.server.refusals.Refusal`.
     """
     code = _REFUSAL_CODES.get(status, grpc.StatusCode.INTERNAL)
     body = encode_status(Failure(status, code, message, error), json=True)

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Protocol, cast
 
-import msgspec
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_VALUE_RE,
     STATUS_LINE,
@@ -49,18 +48,12 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from sv_otel.server.refusals import Refusal, closing_answer, json_refusal
+
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application
 
-__all__ = [
-    "MAX_HEADER_BYTES",
-    "Answer",
-    "DirectRoute",
-    "PendingRequest",
-    "Refusal",
-    "http_protocol",
-    "json_refusal",
-]
+__all__ = ["MAX_HEADER_BYTES", "Answer", "DirectRoute", "PendingRequest", "http_protocol"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,35 +63,6 @@ MAX_HEADER_BYTES: Final = 64 * 1024
 
 _LINGER_SECONDS: Final = 1.0
 """How long a connection refused with 431 is still read (and its data dropped) before closing."""
-_CLOSING_ANSWER: Final = (
-    b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
-)
-
-Refusal = Callable[[int, str, str], tuple[str, bytes]]
-"""Renders an answer the protocol gives on its own (a 408 or 431, before any route is known):
-``(status, error, message)`` to ``(content type, body)``. ``error`` is the status in snake case
-(``request_timeout``), ``message`` names the problem (``headers: over 65536 bytes``)."""
-
-
-def json_refusal(status: int, error: str, message: str) -> tuple[str, bytes]:
-    """The gateway's JSON error body: ``{"status": ..., "error": ..., "message": ...}``."""
-    body = msgspec.json.encode({"status": status, "error": error, "message": message})
-    return "application/json", body
-
-
-def _closing_answer(refusal: Refusal, status: HTTPStatus, message: str) -> bytes:
-    """A whole response with ``connection: close``, its body rendered by ``refusal``."""
-    error = status.phrase.lower().replace(" ", "_")
-    content_type, body = refusal(status.value, error, message)
-    return _CLOSING_ANSWER % (
-        status.value,
-        status.phrase.encode("ascii"),
-        content_type.encode("ascii"),
-        len(body),
-        body,
-    )
-
-
 _JSON = b"content-type: application/json\r\ncontent-length: "
 _DIRECT_METHODS = (b"POST", b"OPTIONS")
 
@@ -193,12 +157,12 @@ def http_protocol(
         routes: paths answered without ASGI (path to route).
         refusal: renders the body of the 408 and 431 answers (default: the gateway's JSON).
     """
-    timeout_answer = _closing_answer(
+    timeout_answer = closing_answer(
         refusal,
         HTTPStatus.REQUEST_TIMEOUT,
         f"headers: not received within {header_timeout:g} seconds",
     )
-    headers_too_large_answer = _closing_answer(
+    headers_too_large_answer = closing_answer(
         refusal,
         HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
         f"headers: over {MAX_HEADER_BYTES} bytes",
