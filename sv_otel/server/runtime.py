@@ -7,8 +7,9 @@ ready, shut the receivers down (requests in flight finish), give processors thei
 empty or ``shutdown_timeout`` passes, then close everything. What was not exported stays in the
 queue for the next start.
 
-With ``workers`` processes, worker ``i`` writes to ``queue/shard-i.db`` and also drains any shard
-``k`` with ``k % workers == i`` left by an earlier run with more workers.
+The parts it starts live beside it: the queue shards a worker owns in
+:mod:`sv_otel.server.shards`, the processors' timed and shutdown output and their routes in
+:mod:`sv_otel.server.processing`, the per-receiver sink in :mod:`sv_otel.server.pipeline`.
 """
 
 from __future__ import annotations
@@ -17,36 +18,30 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from sv_otel.components import EventExporter, EventProcessor, RequestExporter
-from sv_otel.errors import QueueFullError
+from sv_otel.components import EventExporter, RequestExporter
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.retry import RetryPolicy
-from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.queue import LOG_RECORDS, DurableQueue
-from sv_otel.server.config import Component, GatewayConfig
+from sv_otel.server.config import GatewayConfig
 from sv_otel.server.health import health_routes
 from sv_otel.server.metrics import GatewayMetrics
-from sv_otel.server.pipeline import Pipeline, ReceiverSink, now_ms
-from sv_otel.server.registry import ComponentContext, HttpRouteProvider, Receiver
+from sv_otel.server.pipeline import Pipeline, ReceiverSink
+from sv_otel.server.processing import ProcessorOutput, processor_routes
+from sv_otel.server.registry import ComponentContext, Receiver
+from sv_otel.server.shards import open_shard, owned_shards
 from sv_otel.server.sockets import HttpServer, bind_socket
 
 __all__ = ["Gateway"]
 
 logger = logging.getLogger(__name__)
-
-_Produce = Callable[[EventProcessor, int], list[Event]]
-_SHARD = re.compile(r"^shard-(\d+)\.db$")
-_POLL_INTERVAL = 1.0
 
 
 @dataclass
@@ -82,6 +77,7 @@ class Gateway:
         self._poll_task: asyncio.Task[None] | None = None
         self._pending_polled: dict[str, list[Event]] = {}
         self._telemetry: HttpServer | None = None
+        self._output: ProcessorOutput | None = None
 
     @property
     def telemetry_port(self) -> int | None:
@@ -114,27 +110,11 @@ class Gateway:
                 if export.pipeline == pipeline.id
             )
         }
-        for shard in self._owned_shards():
-            queue = await DurableQueue.open(
-                data_dir / "queue" / f"shard-{shard}.db",
-                max_bytes=share,
-                consumers=consumers,
-                synchronous=service.queue_synchronous,
-                retry_after=service.queue_retry_after,
-                max_record_events=service.max_batch_events,
-                codecs=codecs,
+        for shard in owned_shards(data_dir, self.worker, self.workers):
+            queue = await open_shard(
+                service, shard, max_bytes=share, consumers=consumers, codecs=codecs
             )
             self._shards.append(queue)
-            for pipeline, events in queue.removed.items():
-                logger.warning(
-                    "%d queued events of pipeline %s, which is no longer configured, moved to "
-                    "the dead-letter directory",
-                    len(events),
-                    pipeline,
-                )
-                await DeadLetterFile(data_dir / "deadletter", pipeline, "unconfigured").write(
-                    events, f"pipeline {pipeline} is no longer configured"
-                )
             if shard == self.worker:
                 self.queue = queue
         assert self.queue is not None
@@ -155,6 +135,7 @@ class Gateway:
                 loop.start()
                 self._loops.append(loop)
         self._create_pipelines()
+        self._output = ProcessorOutput(self.pipelines, self.queue, self._pending_polled)
         routes = health_routes(self._state, self.metrics, self.refresh_gauges)
         if service.telemetry_address is not None:
             host, port = service.telemetry_address
@@ -163,7 +144,7 @@ class Gateway:
             await self._telemetry.start()
             routes = ()
         await self._start_receivers(routes)
-        self._poll_task = asyncio.get_running_loop().create_task(self._poll_processors())
+        self._poll_task = asyncio.get_running_loop().create_task(self._output.poll_forever())
         self.status = "ready"
 
     async def stop(self) -> None:
@@ -179,8 +160,8 @@ class Gateway:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
-        if started:
-            await self._shutdown_processors()
+        if started and self._output is not None:
+            await self._output.shutdown()
         timeout = self.config.service.shutdown_timeout
         await asyncio.gather(*(loop.stop(drain=True, timeout=timeout) for loop in self._loops))
         for export in self._exports:
@@ -215,16 +196,6 @@ class Gateway:
             if self.status == "ready" and self.queue.queued_bytes >= self.queue.max_bytes:
                 return "queue_full", details
         return self.status, details
-
-    def _owned_shards(self) -> list[int]:
-        owned = {self.worker}
-        directory = self.config.service.data_dir / "queue"
-        if directory.is_dir():
-            for path in directory.iterdir():
-                match = _SHARD.match(path.name)
-                if match and int(match.group(1)) % self.workers == self.worker:
-                    owned.add(int(match.group(1)))
-        return sorted(owned)
 
     def _context(self, name: str, pipeline: str | None = None) -> ComponentContext:
         signal = self.config.pipelines[pipeline].signal if pipeline else None
@@ -279,82 +250,10 @@ class Gateway:
             sink = ReceiverSink(feeds, self.queue, self._pending_polled)
             context = self._context(receiver_id)
             if component.type.http_served(component.settings):
-                served = (*extra, *_processor_routes(component, feeds, sink))
+                served = (*extra, *processor_routes(component, feeds, sink))
                 if served:
                     context = dataclasses.replace(context, extra_routes=served)
                 extra = ()
             receiver = component.type.create(component.settings, context)
             await receiver.start(sink)
             self.receivers[receiver_id] = receiver
-
-    async def _poll_processors(self) -> None:
-        while True:
-            await asyncio.sleep(_POLL_INTERVAL)
-            try:
-                await self._collect(lambda processor, now: processor.poll(now))
-            except Exception:
-                logger.exception("processor poll failed")
-
-    async def _shutdown_processors(self) -> None:
-        try:
-            await self._collect(lambda processor, now: processor.shutdown(now))
-        except Exception:
-            logger.exception("processor shutdown failed")
-        if any(self._pending_polled.values()):
-            lost = sum(len(events) for events in self._pending_polled.values())
-            logger.error("%d processor events could not be queued at shutdown", lost)
-
-    async def _collect(self, produce: _Produce) -> None:
-        """Queue what each processor produces, run through the processors after it."""
-        assert self.queue is not None
-        now = now_ms()
-        for pipeline in self.pipelines.values():
-            for index, processor in enumerate(pipeline.processors):
-                try:
-                    produced = produce(processor, now)
-                except Exception:
-                    logger.exception("%s: processor %s failed", pipeline.id, processor.name)
-                    continue
-                if produced:
-                    rest = pipeline.process(produced, now, start=index + 1)
-                    self._pending_polled.setdefault(pipeline.id, []).extend(rest)
-        batches = {p: events for p, events in self._pending_polled.items() if events}
-        if not batches:
-            return
-        self._pending_polled.clear()  # the same dict: receiver sinks add to it too
-        try:
-            await self.queue.put(batches)
-        except BaseException as exc:
-            for pipeline_id, events in batches.items():  # kept, ahead of what came meanwhile
-                pending = self._pending_polled
-                pending[pipeline_id] = events + pending.get(pipeline_id, [])
-            if not isinstance(exc, QueueFullError):
-                raise
-            logger.warning("queue full: processor events kept for the next poll")
-
-
-_BODY_TIMEOUT: Final = 10.0
-"""Seconds a body may take on a processor's route when its receiver does not say."""
-
-
-def _processor_routes(
-    receiver: Component, feeds: Sequence[Pipeline], sink: ReceiverSink
-) -> tuple[BaseRoute, ...]:
-    """The routes the processors of ``feeds`` serve on ``receiver``, if it faces browsers.
-
-    A receiver faces browsers when its settings carry a CORS policy (``settings.cors``); the
-    routes submit through its ``sink``, answer with its policy and wait for a request body as
-    long as it does (``settings.body_timeout``).
-    """
-    cors = getattr(receiver.settings, "cors", None)
-    if not isinstance(cors, CorsPolicy):
-        return ()
-    body_timeout = getattr(receiver.settings, "body_timeout", None)
-    if not isinstance(body_timeout, (int, float)):
-        body_timeout = _BODY_TIMEOUT
-    routes: list[BaseRoute] = []
-    for pipeline in feeds:
-        for processor in pipeline.processors:
-            if isinstance(processor, HttpRouteProvider):
-                routes.extend(processor.http_routes(sink.submit, cors, body_timeout))
-    return tuple(routes)

@@ -178,19 +178,3 @@ async def test_telemetry_address_serves_health_and_metrics_on_their_own_port(
         assert (await client.get(telemetry + "/healthz")).json() == {"status": "ok"}
         assert "sv_otel_queue_size_bytes" in (await client.get(telemetry + "/metrics")).text
         assert (await client.get(ingest_url(gateway) + "/metrics")).status_code == 404
-
-
-async def test_events_of_a_pipeline_no_longer_configured_go_to_the_dead_letter_file(
-    tmp_path: Path,
-) -> None:
-    old = await DurableQueue.open(
-        tmp_path / "queue" / "shard-0.db", max_bytes=1 << 20, consumers=[("logs/old", "otlp")]
-    )
-    await old.put({"logs/old": [Event(event="kept", timestamp=1, session_id="s")]})
-    await old.close()
-    async with running(gateway_config(tmp_path, {"file": None})):
-        pass
-    (line,) = (tmp_path / "deadletter" / "logs_old.unconfigured.jsonl").read_bytes().splitlines()
-    dead = msgspec.json.decode(line)
-    assert dead["error"] == "pipeline logs/old is no longer configured"
-    assert [e["event"] for e in dead["events"]] == ["kept"]
