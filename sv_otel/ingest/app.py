@@ -57,8 +57,8 @@ from sv_otel.event import Event
 from sv_otel.ingest.auth import TokenCheck, bearer_token
 from sv_otel.ingest.body import body_timed_out, body_too_large, check_content_length, read_body
 from sv_otel.ingest.settings import IngestSettings
+from sv_otel.server.direct import Answer
 from sv_otel.server.metrics import GatewayMetrics
-from sv_otel.server.protocol import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ class IngestEndpoint:
 class IngestRequest:
     """A request that passed :meth:`IngestEndpoint.begin`, waiting for its body.
 
-    Implements :class:`sv_otel.server.protocol.PendingRequest`. It counts in the endpoint's
+    Implements :class:`sv_otel.server.direct.PendingRequest`. It counts in the endpoint's
     ``in_flight`` until :meth:`release` (which every way of answering calls, once).
     """
 

@@ -1,6 +1,6 @@
 """uvicorn's HTTP/1.1 protocol with deadlines for slow clients and paths it answers itself.
 
-:func:`http_protocol` returns a subclass of uvicorn's ``HttpToolsProtocol`` with two additions:
+:func:`http_protocol` returns a subclass of uvicorn's ``HttpToolsProtocol`` with three additions:
 
 * **Header deadline.** uvicorn bounds only the idle time after a response; a client that
   connects and sends nothing, or trickles its headers (slow-loris), would hold the connection for
@@ -16,30 +16,23 @@
   in which what the client still sends is read and dropped, for good (closing at once, with its
   data unread, would reset the connection, and the client might never read the answer).
 * **Direct routes.** ``POST`` and ``OPTIONS`` requests to a path in ``routes`` are answered by a
-  :class:`DirectRoute` without ASGI: no scope, no task, no ``receive``/``send`` messages, one write
-  per response. A request's life on a direct route::
-
-      headers complete   route.begin(method, headers) -> an Answer (done), or a PendingRequest
-      body arrives       collected; over request.max_bytes -> request.too_large()
-      message complete   request.finish(body, respond) -> an Answer, or None and respond() later
-      body too slow      request.timed_out() after request.timeout seconds
-      client gone        request.abandon() (unless finish already has it)
-
-  Everything else (other paths and methods, upgrades, absolute-form targets) goes to the ASGI
-  app as usual. Pipelined requests are answered in order: a request that arrives while an
-  earlier one is unanswered waits in uvicorn's pipeline, whichever kind either is. The bytes
-  written are the ones uvicorn would write for the same answer through ASGI (status line,
-  uvicorn's default headers, the answer's headers, ``content-type``, ``content-length``).
+  :class:`~sv_otel.server.direct.DirectRoute` without ASGI: no scope, no task, no
+  ``receive``/``send`` messages, one write per response (:mod:`sv_otel.server.direct` holds the
+  contract and a request's life on such a route). Everything else (other paths and methods,
+  upgrades, absolute-form targets) goes to the ASGI app as usual. Pipelined requests are
+  answered in order: a request that arrives while an earlier one is unanswered waits in
+  uvicorn's pipeline, whichever kind either is. The bytes written are the ones uvicorn would
+  write for the same answer through ASGI (status line, uvicorn's default headers, the answer's
+  headers, ``content-type``, ``content-length``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_VALUE_RE,
@@ -48,12 +41,13 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from sv_otel.server.direct import Answer, DirectRoute, Exchange, PendingRequest
 from sv_otel.server.refusals import Refusal, closing_answer, json_refusal
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application
 
-__all__ = ["MAX_HEADER_BYTES", "Answer", "DirectRoute", "PendingRequest", "http_protocol"]
+__all__ = ["MAX_HEADER_BYTES", "http_protocol"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,84 +59,6 @@ _LINGER_SECONDS: Final = 1.0
 """How long a connection refused with 431 is still read (and its data dropped) before closing."""
 _JSON = b"content-type: application/json\r\ncontent-length: "
 _DIRECT_METHODS = (b"POST", b"OPTIONS")
-
-
-@dataclass(slots=True)
-class Answer:
-    """A response: status, JSON body (empty for 204) and extra headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-
-class PendingRequest(Protocol):
-    """A request on a direct route whose body is being read (see the module docstring)."""
-
-    max_bytes: int
-    """The largest body accepted."""
-    timeout: float
-    """Seconds the whole body may take."""
-
-    def finish(self, body: bytes, respond: Callable[[Answer], None]) -> Answer | None:
-        """Handle the complete body: the answer, or None when ``respond`` will be called."""
-        ...
-
-    def too_large(self) -> Answer:
-        """The answer when the body grows over ``max_bytes``."""
-        ...
-
-    def timed_out(self) -> Answer:
-        """The answer when the body took longer than ``timeout``."""
-        ...
-
-    def abandon(self) -> None:
-        """The client went away before the body was complete."""
-        ...
-
-
-class DirectRoute(Protocol):
-    """A path answered by the protocol itself (see the module docstring)."""
-
-    def begin(self, method: str, headers: dict[str, str]) -> Answer | PendingRequest:
-        """Check a request by its method and lower-cased headers, before its body."""
-        ...
-
-
-class _Unused(asyncio.Event):
-    """Stands in for the cycle's message event, which nothing waits on for a direct route."""
-
-    def set(self) -> None:
-        """Nothing to wake."""
-
-
-_UNUSED = _Unused()
-
-
-class _Exchange(RequestResponseCycle):
-    """One request on a direct route.
-
-    It takes the place of uvicorn's ``RequestResponseCycle`` in the protocol's bookkeeping
-    (``self.cycle``, the pipeline, ``connection_lost``, ``shutdown``), which reads only
-    ``response_complete``, ``disconnected``, ``keep_alive`` and ``message_event``; uvicorn's own
-    constructor is not run, since the ASGI side of a cycle is never used.
-    """
-
-    def __init__(self, route: DirectRoute, method: str, headers: list[tuple[bytes, bytes]]):
-        self.route = route
-        self.method = method
-        self.request_headers = headers
-        self.keep_alive = True
-        self.expect_continue = False
-        self.request: PendingRequest | None = None
-        self.finishing = False
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.complete = False
-        self.response_complete = False
-        self.disconnected = False
-        self.message_event = _UNUSED
-        self.timer: asyncio.TimerHandle | None = None
 
 
 def http_protocol(
@@ -195,7 +111,7 @@ def http_protocol(
                     self._refuse_headers()
             cycle = self.cycle
             if (
-                type(cycle) is _Exchange
+                type(cycle) is Exchange
                 and cycle.request is not None
                 and not cycle.complete
                 and not cycle.response_complete
@@ -211,7 +127,7 @@ def http_protocol(
                 self._timer.cancel()
                 self._timer = None
             cycle = self.cycle
-            if type(cycle) is _Exchange:
+            if type(cycle) is Exchange:
                 _cancel_timer(cycle)
                 request = cycle.request
                 if request is not None and not cycle.finishing and not cycle.response_complete:
@@ -225,7 +141,7 @@ def http_protocol(
             if route is None or method not in _DIRECT_METHODS or self.parser.should_upgrade():
                 super().on_headers_complete()
                 return
-            exchange = _Exchange(route, method.decode("ascii"), self.headers)
+            exchange = Exchange(route, method.decode("ascii"), self.headers)
             exchange.keep_alive = (
                 self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
             )
@@ -241,7 +157,7 @@ def http_protocol(
 
         def on_body(self, body: bytes) -> None:
             cycle = self.cycle
-            if type(cycle) is not _Exchange:
+            if type(cycle) is not Exchange:
                 super().on_body(body)
                 return
             if cycle.response_complete:
@@ -253,7 +169,7 @@ def http_protocol(
 
         def on_message_complete(self) -> None:
             cycle = self.cycle
-            if type(cycle) is not _Exchange:
+            if type(cycle) is not Exchange:
                 super().on_message_complete()
                 return
             cycle.complete = True
@@ -266,12 +182,12 @@ def http_protocol(
                 self._wait_for_headers(header_timeout)
 
         def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-            if type(cycle) is _Exchange:
+            if type(cycle) is Exchange:
                 self._begin(cycle)
             else:
                 super()._start_asgi_task(cycle, app)
 
-        def _begin(self, exchange: _Exchange) -> None:
+        def _begin(self, exchange: Exchange) -> None:
             headers = {
                 k.decode("latin-1"): v.decode("latin-1") for k, v in exchange.request_headers
             }
@@ -292,7 +208,7 @@ def http_protocol(
             elif exchange.expect_continue:
                 self.transport.write(_CONTINUE)
 
-        def _finish(self, exchange: _Exchange) -> None:
+        def _finish(self, exchange: Exchange) -> None:
             _cancel_timer(exchange)
             request = exchange.request
             assert request is not None
@@ -312,12 +228,12 @@ def http_protocol(
             if answer is not None:
                 self._respond(exchange, answer)
 
-        def _body_timed_out(self, exchange: _Exchange) -> None:
+        def _body_timed_out(self, exchange: Exchange) -> None:
             exchange.timer = None
             if exchange.request is not None and not exchange.response_complete:
                 self._respond(exchange, exchange.request.timed_out())
 
-        def _respond(self, exchange: _Exchange, answer: Answer) -> None:
+        def _respond(self, exchange: Exchange, answer: Answer) -> None:
             if exchange.response_complete:
                 return
             exchange.response_complete = True
@@ -386,7 +302,7 @@ def http_protocol(
     return SvOtelHttpProtocol
 
 
-def _cancel_timer(exchange: _Exchange) -> None:
+def _cancel_timer(exchange: Exchange) -> None:
     if exchange.timer is not None:
         exchange.timer.cancel()
         exchange.timer = None

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 import uvicorn
 from starlette.types import ASGIApp
 
-from sv_otel.server.protocol import DirectRoute, http_protocol
+from sv_otel.server.direct import DirectRoute
+from sv_otel.server.protocol import http_protocol
 from sv_otel.server.refusals import Refusal, json_refusal
 
 __all__ = ["HttpServer", "bind_socket"]
