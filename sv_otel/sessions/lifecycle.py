@@ -13,6 +13,10 @@ and:
   Its Highlight Session document goes to ``summaries.jsonl``. Both clocks are the server's
   (``now_ms``); the ``session.end`` event is stamped with the session's last activity.
 
+The processor owns the state (the tracked sessions, the state database and files, the locks)
+and the clocks (:meth:`poll`, :meth:`shutdown`); each call's starting and ending of sessions is
+a :class:`~sv_otel.sessions.run.Run`.
+
 **Bounded state and eviction.** At most ``max_sessions`` sessions are tracked (in memory and in
 the state database). A new session past the cap ends the least recently active one (by the
 server's clock) with reason ``evicted``: its summary is written and its later events pass through
@@ -46,30 +50,20 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
 
 import msgspec
 
-from sv_otel.attributes import SESSION_PREVIOUS_ID
 from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.event import Event
 from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
 from sv_otel.sessions.jsonlines import RotatingJsonLines
-from sv_otel.sessions.state import (
-    LIFECYCLE_EVENTS,
-    SESSION_END,
-    SESSION_START,
-    START_EVENT,
-    SessionState,
-    new_state,
-    observe,
-)
-from sv_otel.sessions.store import Changes, SessionStore
-from sv_otel.sessions.summary import end_properties, highlight_document
+from sv_otel.sessions.run import Known, Run, identities_of
+from sv_otel.sessions.state import LIFECYCLE_EVENTS, SessionState
+from sv_otel.sessions.store import SessionStore
+from sv_otel.sessions.summary import highlight_document
 
 __all__ = ["SessionLifecycleProcessor"]
 
-_JSON: Final = msgspec.json.Encoder()
 logger = logging.getLogger(__name__)
 
 
@@ -144,7 +138,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = _Run(self)
+                run = Run(self.config, self._by_seen, self._by_start)
                 try:
                     known = self._known(events)
                 except sqlite3.Error as exc:
@@ -166,7 +160,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = _Run(self)
+                run = Run(self.config, self._by_seen, self._by_start)
                 timeout = self.config.inactivity_timeout_ms
                 for state in list(self._by_seen.values()):
                     if now_ms - state.last_seen_ms < timeout:
@@ -191,7 +185,7 @@ class SessionLifecycleProcessor:
             try:
                 with self._store.locked():
                     self._sync_or_warn()
-                    run = _Run(self)
+                    run = Run(self.config, self._by_seen, self._by_start)
                     if self.config.end_on_shutdown:
                         for state in list(self._by_seen.values()):
                             run.end(state, "shutdown")
@@ -265,20 +259,20 @@ class SessionLifecycleProcessor:
         except QueueFullError as error:
             logger.warning("%s; going on with what this process knows", error.message)
 
-    def _known(self, events: Sequence[Event]) -> _Known:
+    def _known(self, events: Sequence[Event]) -> Known:
         """Look up, in one query each, what the store knows about the batch's new sessions."""
         new: dict[str, Event] = {}
         for event in events:
             if event.session_id not in self._by_seen and event.event not in LIFECYCLE_EVENTS:
                 new.setdefault(event.session_id, event)
         if not new:
-            return _Known(set(), {})
+            return Known(set(), {})
         identities = set()
         for event in new.values():
-            identities.update(_identities(event))
-        return _Known(self._store.ended(new), self._store.last_sessions(identities))
+            identities.update(identities_of(event))
+        return Known(self._store.ended(new), self._store.last_sessions(identities))
 
-    def _commit(self, run: _Run) -> None:
+    def _commit(self, run: Run) -> None:
         """Write the run's files, then its state changes; on failure, forget the run."""
         for session_id in run.changes.ended:
             run.changes.upserted.pop(session_id, None)
@@ -303,144 +297,3 @@ class SessionLifecycleProcessor:
         self._summaries.close()
         self._events.close()
         self._store.close()
-
-
-class _Known:
-    """What the store said about a batch's new sessions: ended ids and identities' last sessions."""
-
-    __slots__ = ("ended", "last")
-
-    def __init__(self, ended: set[str], last: dict[str, str]) -> None:
-        self.ended = ended
-        self.last = last
-
-
-class _Run:
-    """The work of one processor call: output events, changes to commit, lines to write."""
-
-    __slots__ = (
-        "changes",
-        "idle_gap_ms",
-        "longest_ms",
-        "max_sessions",
-        "out",
-        "processor",
-        "record_events",
-        "recorded",
-        "summaries",
-        "timeout_ms",
-    )
-
-    def __init__(self, processor: SessionLifecycleProcessor) -> None:
-        config = processor.config
-        self.processor = processor
-        self.idle_gap_ms = config.idle_gap_ms
-        self.timeout_ms = config.inactivity_timeout_ms
-        self.longest_ms = config.max_duration_ms
-        self.max_sessions = config.max_sessions
-        self.record_events = config.record_events
-        self.out: list[Event] = []
-        self.changes = Changes()
-        self.summaries: list[bytes] = []
-        self.recorded: list[bytes] = []
-
-    def add(self, event: Event, now_ms: int, known: _Known) -> None:
-        p = self.processor
-        session_id = event.session_id
-        if event.event in LIFECYCLE_EVENTS:
-            self.out.append(event)
-            return
-        state = p._by_seen.get(session_id)
-        if state is not None and (
-            now_ms - state.last_seen_ms >= self.timeout_ms
-            or now_ms - state.first_seen_ms >= self.longest_ms
-        ):
-            expired = now_ms - state.first_seen_ms >= self.longest_ms
-            self.end(state, "max_duration" if expired else "timeout")
-            state = None
-        if state is None:
-            if session_id in known.ended or session_id in self.changes.ended:
-                self.out.append(event)  # a late event of an ended session
-                return
-            state = self._start(event, now_ms, known)
-        else:
-            # Keep _by_seen ordered by last activity: move the session to the end.
-            del p._by_seen[session_id]
-            p._by_seen[session_id] = state
-        if event.user_id is not None and event.user_id != state.user_id:
-            self._remember(f"u:{event.user_id}", session_id, known)  # identified mid-session
-        observe(state, event, now_ms, self.idle_gap_ms)
-        self.changes.upserted[session_id] = state
-        self.out.append(event)
-        if state.recorded < self.record_events:
-            state.recorded += 1
-            self.recorded.append(_JSON.encode(event))
-        if len(p._by_seen) > self.max_sessions:
-            self.end(next(iter(p._by_seen.values())), "evicted")
-
-    def end(self, state: SessionState, reason: str) -> None:
-        """End ``state``'s session: emit ``session.end``, write its summary, forget it."""
-        p = self.processor
-        del p._by_seen[state.session_id]
-        del p._by_start[state.session_id]
-        self.changes.ended[state.session_id] = None
-        end = Event(
-            event=SESSION_END,
-            timestamp=state.last_active_at,
-            properties=end_properties(state, reason),
-            anonymous_id=state.anonymous_id,
-            user_id=state.user_id,
-            session_id=state.session_id,
-        )
-        self.out.append(end)
-        self.summaries.append(_JSON.encode(highlight_document(state, p.config, end_reason=reason)))
-        if self.record_events:
-            self.recorded.append(_JSON.encode(end))
-
-    def _start(self, event: Event, now_ms: int, known: _Known) -> SessionState:
-        p = self.processor
-        previous = None
-        identities = _identities(event)
-        for identity in identities:
-            candidate = self.changes.identities.get(identity) or known.last.get(identity)
-            if candidate is not None and candidate != event.session_id:
-                previous = candidate
-                break
-        for identity in identities:
-            self._remember(identity, event.session_id, known)
-        state = new_state(event, now_ms, previous)
-        p._by_seen[event.session_id] = state
-        p._by_start[event.session_id] = state
-        props = {}
-        if event.event == START_EVENT:
-            props = {k: v for k, v in event.properties.items() if type(v) is str and k[:1] != "$"}
-        if previous is not None:
-            props[SESSION_PREVIOUS_ID] = previous
-        start = Event(
-            event=SESSION_START,
-            timestamp=event.timestamp,
-            properties=props,
-            anonymous_id=event.anonymous_id,
-            user_id=event.user_id,
-            session_id=event.session_id,
-        )
-        self.out.append(start)
-        if self.record_events:
-            self.recorded.append(_JSON.encode(start))
-        return state
-
-    def _remember(self, identity: str, session_id: str, known: _Known) -> None:
-        current = self.changes.identities.get(identity) or known.last.get(identity)
-        if current != session_id:
-            self.changes.identities[identity] = session_id
-            known.last[identity] = session_id
-
-
-def _identities(event: Event) -> list[str]:
-    """The identities of ``event`` in order of preference: user id, then anonymous id."""
-    found = []
-    if event.user_id is not None:
-        found.append(f"u:{event.user_id}")
-    if event.anonymous_id is not None:
-        found.append(f"a:{event.anonymous_id}")
-    return found
