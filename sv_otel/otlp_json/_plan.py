@@ -25,8 +25,9 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from sv_otel.otlp_json import _wkt
+from sv_otel.otlp_json._decode_scalars import Decoder, decoder_for
+from sv_otel.otlp_json._encode_scalars import Encoder, encoder_for
 from sv_otel.otlp_json._path import FieldError, describe, json_type
-from sv_otel.otlp_json._scalars import Decoder, Encoder, decoder_for, encoder_for
 
 __all__ = [
     "ANY",

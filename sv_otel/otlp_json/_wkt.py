@@ -19,6 +19,8 @@ from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2, timestamp_
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from sv_otel.otlp_json._decode_scalars import check_string, decimal_to_double, decoder_for
+from sv_otel.otlp_json._encode_scalars import encode_double, encoder_for
 from sv_otel.otlp_json._path import (
     MAX_DEPTH,
     FieldError,
@@ -27,13 +29,6 @@ from sv_otel.otlp_json._path import (
     key_segment,
     show_number,
     too_deep,
-)
-from sv_otel.otlp_json._scalars import (
-    check_string,
-    decimal_to_double,
-    decoder_for,
-    encode_double,
-    encoder_for,
 )
 from sv_otel.otlp_json._text import integer_zero
 

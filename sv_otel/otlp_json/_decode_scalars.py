@@ -1,9 +1,10 @@
-"""Converters between JSON values and protobuf scalar field values, one per field type.
+"""Converters from JSON values to protobuf scalar field values, one per field type.
 
-Decoding converters take ``(value, strict_ids)`` and return what the generated message
-constructor accepts (``int``, ``float``, ``str``, ``bytes``, ``bool``); they raise
-:class:`~sv_otel.otlp_json._path.FieldError` with an "expected X, got Y" text. Encoding
-converters turn a field value into its JSON value. Rules (proto3 JSON mapping plus OTLP):
+Each converter takes ``(value, strict_ids)`` and returns what the generated message constructor
+accepts (``int``, ``float``, ``str``, ``bytes``, ``bool``); it raises
+:class:`~sv_otel.otlp_json._path.FieldError` with an "expected X, got Y" text. The converters
+the other way, from field values to JSON values, are in
+:mod:`~sv_otel.otlp_json._encode_scalars`. Rules (proto3 JSON mapping plus OTLP):
 
 * 64-bit integers are decimal strings on output; strings or numbers on input;
 * 32-bit integers are numbers on output; numbers or numeric strings on input;
@@ -31,18 +32,13 @@ from sv_otel.otlp_json._text import inexact_float, integer_zero
 __all__ = [
     "HEX_ID_CHARS",
     "Decoder",
-    "Encoder",
     "check_string",
     "decimal_to_double",
     "decoder_for",
-    "encode_double",
-    "encoder_for",
 ]
 
 Decoder = Callable[[object, bool], object]
 """Converts a JSON value (not ``None``) to a field value; the flag is ``strict_ids``."""
-Encoder = Callable[[object], object]
-"""Converts a field value to its JSON value."""
 
 HEX_ID_CHARS: dict[str, int] = {
     "trace_id": 32,
@@ -79,9 +75,6 @@ _INT_RANGES: dict[int, tuple[str, int, int]] = {
     _T.TYPE_UINT64: ("uint64", 0, 2**64 - 1),
     _T.TYPE_FIXED64: ("fixed64", 0, 2**64 - 1),
 }
-_INT64_TYPES = frozenset(
-    {_T.TYPE_INT64, _T.TYPE_SINT64, _T.TYPE_SFIXED64, _T.TYPE_UINT64, _T.TYPE_FIXED64}
-)
 
 
 def check_string(value: object, strict: bool = True) -> str:
@@ -304,63 +297,3 @@ def decoder_for(field: FieldDescriptor) -> Decoder:
     if kind in simple:
         return simple[kind]
     raise TypeError(f"unsupported field type {kind} of {field.full_name}")
-
-
-def encode_double(value: object) -> object:
-    """Return a double as a JSON number, or ``"NaN"``/``"Infinity"``/``"-Infinity"``."""
-    if not isinstance(value, float) or value - value == 0.0:
-        return value
-    if value != value:
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-def _encode_float(value: object) -> object:
-    """Return a float32 value as the shortest decimal that reads back as the same float32."""
-    if not isinstance(value, float) or value - value != 0.0:
-        return encode_double(value)
-    for digits in range(1, 10):
-        shortest = float(f"{value:.{digits}g}")
-        try:
-            if struct.unpack("<f", struct.pack("<f", shortest))[0] == value:
-                return shortest
-        except OverflowError:  # rounded up past the largest float32
-            continue
-    return value
-
-
-def _encode_int64(value: object) -> object:
-    return str(value)
-
-
-def _encode_bytes(value: object) -> object:
-    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
-
-
-def _hex_encoder(chars: int) -> Encoder:
-    size = chars // 2
-
-    def encode(value: object) -> object:
-        if not isinstance(value, bytes):
-            return value
-        if len(value) == size:
-            return value.hex()
-        # As hex this would be JSON that no receiver accepts (nor binary, in the Collector).
-        raise FieldError(f"expected {size} bytes, got {len(value)}")
-
-    return encode
-
-
-def encoder_for(field: FieldDescriptor) -> Encoder | None:
-    """Return the value-to-JSON converter of a scalar field, or ``None`` if the value is as-is."""
-    kind = field.type
-    if kind == _T.TYPE_BYTES:
-        chars = HEX_ID_CHARS.get(field.name)
-        return _encode_bytes if chars is None else _hex_encoder(chars)
-    if kind in _INT64_TYPES:
-        return _encode_int64
-    if kind == _T.TYPE_DOUBLE:
-        return encode_double
-    if kind == _T.TYPE_FLOAT:
-        return _encode_float
-    return None
