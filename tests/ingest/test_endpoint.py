@@ -16,8 +16,9 @@ import httpx
 import msgspec
 import pytest
 
-from sv_otel.ingest.app import INGEST_PATH, IngestEndpoint, create_ingest_app
+from sv_otel.ingest.app import INGEST_PATH, create_ingest_app
 from sv_otel.ingest.cors import CorsPolicy
+from sv_otel.ingest.endpoint import IngestEndpoint
 from sv_otel.ingest.settings import IngestSettings
 from sv_otel.limits import Limits
 from sv_otel.queue import DurableQueue, decode_events
