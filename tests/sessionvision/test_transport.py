@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -14,90 +12,26 @@ import uvloop
 from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.sessionvision import IngestClient
-from sv_otel.sessionvision.transport import MAX_RESPONSE_BODY, MAX_RESPONSE_HEAD, IngestTransport
+from sv_otel.sessionvision.transport import IngestTransport
 from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates, make_certificates
 from tests.sessionvision.ingest_server import running_ingest_server
+from tests.sessionvision.posting import on_uvloop, post
 from tests.sessionvision.raw_server import OK, SILENT, running_raw_server
-
-T = TypeVar("T")
-TIMEOUTS = {"timeout": httpx.Timeout(5.0).as_dict()}
-
-
-def _on_uvloop(scenario: Callable[[IngestTransport], Awaitable[T]]) -> T:
-    async def run() -> T:
-        transport = IngestTransport(max_idle=2)
-        try:
-            return await scenario(transport)
-        finally:
-            await transport.aclose()
-
-    return uvloop.run(run())
-
-
-async def _post(
-    transport: IngestTransport, url: str, body: bytes = b"[]", **timeouts: float
-) -> httpx.Response:
-    extensions = {"timeout": httpx.Timeout(5.0, **timeouts).as_dict()} if timeouts else TIMEOUTS
-    request = httpx.Request(
-        "POST",
-        url + "/api/v1/ingest/events",
-        headers={"Content-Type": "application/json"},
-        content=body,
-        extensions=extensions,
-    )
-    return await transport.handle_async_request(request)
 
 
 def test_requests_share_one_keep_alive_connection(loop: LoopThread) -> None:
     with running_raw_server(loop) as server:
 
         async def scenario(transport: IngestTransport) -> list[int]:
-            return [(await _post(transport, server.url, b"[%d]" % n)).status_code for n in range(3)]
+            return [(await post(transport, server.url, b"[%d]" % n)).status_code for n in range(3)]
 
-        assert _on_uvloop(scenario) == [200, 200, 200]
+        assert on_uvloop(scenario) == [200, 200, 200]
     assert [(s.connection, s.body) for s in server.seen] == [(0, b"[0]"), (0, b"[1]"), (0, b"[2]")]
     head = server.seen[0].head
     assert head.startswith(b"POST /api/v1/ingest/events HTTP/1.1\r\n")
     assert b"\r\nContent-Length: 3\r\n" in head
     assert b"\r\nHost: 127.0.0.1:" in head
-
-
-def test_chunked_and_connection_delimited_answers_are_read(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        chunks = b"3\r\nbus\r\n1\r\ny\r\n0\r\n\r\n"
-        server.answer(b"HTTP/1.1 503 Busy\r\ntransfer-encoding: chunked\r\n\r\n" + chunks)
-        server.answer(b"HTTP/1.1 500 Oops\r\ncontent-type: text/plain\r\n\r\nbroken", close=True)
-
-        async def scenario(transport: IngestTransport) -> list[tuple[int, bytes]]:
-            answers = [await _post(transport, server.url) for _ in range(3)]
-            return [(a.status_code, a.content) for a in answers]
-
-        assert _on_uvloop(scenario) == [(503, b"busy"), (500, b"broken"), (200, b"{}")]
-    # the connection-delimited answer ended its connection: the third request took a new one
-    assert [s.connection for s in server.seen] == [0, 0, 1]
-
-
-def test_an_interim_100_continue_is_skipped(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        server.answer(b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
-
-        async def scenario(transport: IngestTransport) -> int:
-            return (await _post(transport, server.url)).status_code
-
-        assert _on_uvloop(scenario) == 200
-
-
-def test_connection_close_is_honoured(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        server.answer(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
-
-        async def scenario(transport: IngestTransport) -> None:
-            await _post(transport, server.url)
-            await _post(transport, server.url)
-
-        _on_uvloop(scenario)
-    assert [s.connection for s in server.seen] == [0, 1]
 
 
 def test_an_idle_connection_the_server_dropped_is_replaced_once(loop: LoopThread) -> None:
@@ -106,68 +40,10 @@ def test_an_idle_connection_the_server_dropped_is_replaced_once(loop: LoopThread
         server.answer(None)  # the second request, on the kept connection, is dropped unanswered
 
         async def scenario(transport: IngestTransport) -> list[int]:
-            return [(await _post(transport, server.url, b"[%d]" % n)).status_code for n in range(2)]
+            return [(await post(transport, server.url, b"[%d]" % n)).status_code for n in range(2)]
 
-        assert _on_uvloop(scenario) == [200, 200]
+        assert on_uvloop(scenario) == [200, 200]
     assert [(s.connection, s.body) for s in server.seen] == [(0, b"[0]"), (0, b"[1]"), (1, b"[1]")]
-
-
-def test_a_new_connection_closed_unanswered_is_an_error(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        server.answer(None)
-
-        async def scenario(transport: IngestTransport) -> None:
-            await _post(transport, server.url)
-
-        with pytest.raises(httpx.RemoteProtocolError) as caught:
-            _on_uvloop(scenario)
-    assert str(caught.value) == "server disconnected without sending a response"
-    assert len(server.seen) == 1  # a fresh connection is not tried again here
-
-
-def test_a_malformed_answer_is_a_protocol_error(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        server.answer(b"SMTP ready\r\n\r\n")
-
-        async def scenario(transport: IngestTransport) -> None:
-            await _post(transport, server.url)
-
-        with pytest.raises(httpx.RemoteProtocolError) as caught:
-            _on_uvloop(scenario)
-    assert str(caught.value).startswith("malformed HTTP response: ")
-
-
-def test_a_huge_answer_keeps_only_its_head(loop: LoopThread) -> None:
-    size = 4 * MAX_RESPONSE_BODY
-    with running_raw_server(loop) as server:
-        server.answer(b"HTTP/1.1 400 Bad\r\ncontent-length: %d\r\n\r\n" % size + b"x" * size)
-
-        async def scenario(transport: IngestTransport) -> list[tuple[int, int]]:
-            answers = [await _post(transport, server.url) for _ in range(2)]
-            return [(a.status_code, len(a.content)) for a in answers]
-
-        assert _on_uvloop(scenario) == [(400, MAX_RESPONSE_BODY), (200, 2)]
-    assert [s.connection for s in server.seen] == [0, 0]  # read to its end: still usable
-
-
-def test_endless_headers_fail_the_request_and_the_connection(loop: LoopThread) -> None:
-    with running_raw_server(loop) as server:
-        # Headers that never end (in one value, then in many): bounded, not buffered for ever.
-        server.answer(b"HTTP/1.1 200 OK\r\nx-long: " + b"a" * (2 * MAX_RESPONSE_HEAD))
-        server.answer(b"HTTP/1.1 200 OK\r\n" + b"x-many: 1\r\n" * MAX_RESPONSE_HEAD)
-
-        async def scenario(transport: IngestTransport) -> list[str]:
-            messages = []
-            for _ in range(2):
-                with pytest.raises(httpx.RemoteProtocolError) as caught:
-                    await _post(transport, server.url)
-                messages.append(str(caught.value))
-            messages.append(str((await _post(transport, server.url)).status_code))
-            return messages
-
-        expected = f"response status line and headers over {MAX_RESPONSE_HEAD} bytes"
-        assert _on_uvloop(scenario) == [expected, expected, "200"]
-    assert [s.connection for s in server.seen] == [0, 1, 2]  # a failed one is never reused
 
 
 def test_no_answer_in_time_is_a_read_timeout_and_the_connection_is_dropped(
@@ -178,24 +54,24 @@ def test_no_answer_in_time_is_a_read_timeout_and_the_connection_is_dropped(
 
         async def scenario(transport: IngestTransport) -> int:
             with pytest.raises(httpx.ReadTimeout) as caught:
-                await _post(transport, server.url, read=0.2)
+                await post(transport, server.url, read=0.2)
             assert str(caught.value) == "no complete answer in time"
-            return (await _post(transport, server.url)).status_code
+            return (await post(transport, server.url)).status_code
 
-        assert _on_uvloop(scenario) == 200
+        assert on_uvloop(scenario) == 200
     assert [s.connection for s in server.seen] == [0, 1]
 
 
 def test_unreachable_and_unsupported_urls() -> None:
     async def scenario(transport: IngestTransport) -> None:
         with pytest.raises(httpx.ConnectError) as refused:
-            await _post(transport, "http://127.0.0.1:1")
+            await post(transport, "http://127.0.0.1:1")
         assert str(refused.value).startswith("cannot connect to 127.0.0.1:1: ")
         with pytest.raises(httpx.UnsupportedProtocol) as caught:
             await transport.handle_async_request(httpx.Request("POST", "ftp://127.0.0.1/x"))
         assert str(caught.value) == "unsupported URL scheme 'ftp'"
 
-    _on_uvloop(scenario)
+    on_uvloop(scenario)
 
 
 def _events() -> list[Event]:
@@ -273,7 +149,7 @@ def test_https_hosts_are_verified_against_the_trusted_authorities(
 ) -> None:
     async def post_twice(transport: IngestTransport, url: str) -> list[int]:
         try:
-            return [(await _post(transport, url, b"[%d]" % n)).status_code for n in range(2)]
+            return [(await post(transport, url, b"[%d]" % n)).status_code for n in range(2)]
         finally:
             await transport.aclose()
 
