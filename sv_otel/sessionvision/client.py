@@ -15,14 +15,13 @@ Posts go through an httpx transport: by default :class:`~sv_otel.sessionvision.t
 IngestTransport` (keep-alive HTTP/1.1 on asyncio, about 50 microseconds of CPU a post against
 httpx's default transport's 1 ms), or httpx's own when an ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
 ``ALL_PROXY`` environment variable applies to the ingest host (and ``NO_PROXY`` does not), as
-an :class:`httpx.AsyncClient` would. Each request is built once from ready headers and handed
-straight to the transport.
+an :class:`httpx.AsyncClient` would (:mod:`~sv_otel.sessionvision.proxy` makes that choice).
+Each request is built once from ready headers and handed straight to the transport.
 """
 
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Final
@@ -35,9 +34,9 @@ from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableEx
 from sv_otel.event import Event
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest, build_requests
 from sv_otel.sessionvision.metrics import count_attempt
+from sv_otel.sessionvision.proxy import default_transport
 from sv_otel.sessionvision.retry import DEFAULT_RETRY_DELAYS, Verdict, classify, parse_retry_after
 from sv_otel.sessionvision.retry import retry_delay as next_delay
-from sv_otel.sessionvision.transport import IngestTransport
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -122,7 +121,7 @@ class IngestClient:
         self.max_sessions = max_sessions
         self.retry_delays = tuple(float(delay) for delay in retry_delays)
         self._limit = asyncio.Semaphore(max_concurrency)
-        self._transport = transport or _default_transport(self.url, max_concurrency)
+        self._transport = transport or default_transport(self.url, max_concurrency)
         self._target = httpx.URL(self.url)
         self._headers = httpx.Headers(
             {
@@ -271,34 +270,6 @@ def _summary(
     events = sum(request.events for request, _ in failures)
     first = failures[0][1].message
     return f"{len(failures)} of {total} ingest requests ({events} events) {what}; first: {first}"
-
-
-def _default_transport(url: str, connections: int) -> httpx.AsyncBaseTransport:
-    """:class:`IngestTransport`, or httpx's transport through the environment's proxy for
-    ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``; ``NO_PROXY`` honoured)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if proxy and not _bypassed(parts.hostname or "", proxies.get("no", "")):
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        return httpx.AsyncHTTPTransport(proxy=proxy, limits=limits)
-    return IngestTransport(max_idle=connections)
-
-
-def _bypassed(host: str, no_proxy: str) -> bool:
-    """Whether ``NO_PROXY`` (``*``, or hosts and domain suffixes, comma-separated) covers
-    ``host``."""
-    for entry in no_proxy.split(","):
-        name = entry.strip().lower()
-        if name == "*":
-            return True
-        before, colon, port = name.rpartition(":")
-        if colon and port.isdigit() and ":" not in before:  # host:port
-            name = before
-        name = name.lstrip(".")
-        if name and (host == name or host.endswith("." + name)):
-            return True
-    return False
 
 
 def _excerpt(response: httpx.Response) -> str:
