@@ -35,6 +35,7 @@ __all__ = [
     "check_string",
     "decimal_to_double",
     "decoder_for",
+    "int_to_double",
 ]
 
 Decoder = Callable[[object, bool], object]
@@ -168,15 +169,20 @@ def _to_double(value: object) -> float:
     if isinstance(value, float):
         return value
     if isinstance(value, int):
-        if value == 0:
-            integer_zero()  # decode_json: was it written -0?
-        try:
-            return float(value)
-        except OverflowError:
-            raise FieldError(f"out of range for double: {show_number(value)}") from None
+        return int_to_double(value)
     if isinstance(value, decimal.Decimal):
         return decimal_to_double(value)
     raise FieldError(f"expected number, got {json_type(value)}")
+
+
+def int_to_double(value: int) -> float:
+    """Return a JSON integer as a double; FieldError if it is beyond the double range."""
+    if value == 0:
+        integer_zero()  # decode_json: was it written -0?
+    try:
+        return float(value)
+    except OverflowError:
+        raise FieldError(f"out of range for double: {show_number(value)}") from None
 
 
 def decimal_to_double(value: decimal.Decimal) -> float:

@@ -19,7 +19,12 @@ from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2, timestamp_
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from sv_otel.otlp_json._decode_scalars import check_string, decimal_to_double, decoder_for
+from sv_otel.otlp_json._decode_scalars import (
+    check_string,
+    decimal_to_double,
+    decoder_for,
+    int_to_double,
+)
 from sv_otel.otlp_json._encode_scalars import encode_double, encoder_for
 from sv_otel.otlp_json._path import (
     MAX_DEPTH,
@@ -27,10 +32,8 @@ from sv_otel.otlp_json._path import (
     describe,
     json_type,
     key_segment,
-    show_number,
     too_deep,
 )
-from sv_otel.otlp_json._text import integer_zero
 
 __all__ = ["DECODERS", "ENCODERS"]
 
@@ -134,12 +137,7 @@ def _native(value: object, depth: int) -> object:
     if isinstance(value, str):
         return check_string(value)
     if isinstance(value, int):
-        if value == 0:
-            integer_zero()  # decode_json: was it written -0?
-        try:
-            return float(value)
-        except OverflowError:
-            raise FieldError(f"out of range for double: {show_number(value)}") from None
+        return int_to_double(value)
     if isinstance(value, Decimal):
         return decimal_to_double(value)
     if depth > MAX_DEPTH:
