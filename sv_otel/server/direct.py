@@ -11,19 +11,25 @@ request's life on a direct route::
     client gone        request.abandon() (unless finish already has it)
 
 :class:`Exchange` is one such request in the protocol's bookkeeping, where uvicorn keeps an ASGI
-request-response cycle.
+request-response cycle; :func:`render_answer` writes an :class:`Answer` as uvicorn would.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    RequestResponseCycle,
+)
 
-__all__ = ["Answer", "DirectRoute", "Exchange", "PendingRequest"]
+__all__ = ["Answer", "DirectRoute", "Exchange", "PendingRequest", "render_answer"]
+
+_JSON = b"content-type: application/json\r\ncontent-length: "
 
 
 @dataclass(slots=True)
@@ -102,3 +108,30 @@ class Exchange(RequestResponseCycle):
         self.disconnected = False
         self.message_event = _UNUSED
         self.timer: asyncio.TimerHandle | None = None
+
+
+def render_answer(
+    answer: Answer, default_headers: Sequence[tuple[bytes, bytes]], keep_alive: bool
+) -> bytes | None:
+    """The bytes uvicorn would write for ``answer`` through ASGI: status line, its default
+    headers (``server_state.default_headers``), the answer's headers, ``content-type`` and
+    ``content-length`` (not on a 204), ``connection: close`` unless ``keep_alive``, then the body.
+
+    Returns:
+        The response, or None when a header value holds a character uvicorn refuses (uvicorn
+        then closes the connection without an answer, and so must the caller).
+    """
+    parts = [STATUS_LINE[answer.status]]
+    for name, value in default_headers:
+        parts += (name, b": ", value, b"\r\n")
+    for key, text in answer.headers.items():
+        value = text.encode("latin-1")
+        if HEADER_VALUE_RE.search(value):
+            return None
+        parts += (key.lower().encode("latin-1"), b": ", value, b"\r\n")
+    if answer.status != 204:
+        parts += (_JSON, b"%d" % len(answer.body), b"\r\n")
+    if not keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", answer.body)
+    return b"".join(parts)
