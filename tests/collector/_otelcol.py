@@ -29,6 +29,11 @@ READY_LINE = "Everything is ready. Begin running and processing data."
 
 _READY_TIMEOUT = 60.0
 _STOP_TIMEOUT = 30.0
+_SIGNAL_GRACE = 1.0
+"""Seconds after the ready line before a SIGTERM is sent. The Collector logs READY_LINE at the
+end of its start-up and only then subscribes to SIGTERM (in ``otelcol.Collector.Run``,
+``signal.Notify`` follows ``setupConfigurationComponents``), so a SIGTERM sent in between kills
+it outright (status -15) instead of shutting it down gracefully."""
 _LOG_TAIL = 6000
 
 
@@ -85,6 +90,8 @@ class RunningCollector:
     _log_offset: int = field(default=0, repr=False)
     killed: bool = False
     """Whether ``kill()`` was called (then leaving ``run_collector`` expects no clean exit)."""
+    ready_at: float | None = None
+    """When (``time.monotonic()``) the ready line was seen."""
 
     @property
     def grpc_endpoint(self) -> str:
@@ -139,6 +146,8 @@ class RunningCollector:
 
     def stop(self) -> int:
         """SIGTERM, then wait for the graceful shutdown; the exit status (killed if it hangs)."""
+        if self.ready_at is not None:
+            time.sleep(max(0.0, self.ready_at + _SIGNAL_GRACE - time.monotonic()))
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -166,6 +175,7 @@ def _wait_ready(collector: RunningCollector, timeout: float) -> None:
                 f"the Collector was not ready after {timeout} s:\n" + collector.log()[-_LOG_TAIL:]
             )
         time.sleep(0.05)
+    collector.ready_at = time.monotonic()
 
 
 @contextlib.contextmanager
