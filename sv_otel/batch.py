@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 import msgspec
 
@@ -25,7 +26,10 @@ from sv_otel.event import Event, JSONValue
 from sv_otel.limits import Limits
 from sv_otel.validate import event_from_json, within_limits
 
-__all__ = ["ParsedBatch", "Rejection", "dump_events", "parse_batch"]
+__all__ = ["INGEST_PATH", "ParsedBatch", "Rejection", "dump_events", "parse_batch"]
+
+INGEST_PATH: Final = "/api/v1/ingest/events"
+"""The path the browser SDK posts its batches to, under its ``ingestHost``."""
 
 _DEFAULT_LIMITS = Limits()
 

@@ -12,14 +12,13 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
+from sv_otel.batch import INGEST_PATH
 from sv_otel.components import EventSink
 from sv_otel.ingest.endpoint import IngestEndpoint
 from sv_otel.ingest.settings import IngestSettings
 from sv_otel.server.metrics import GatewayMetrics
 
 __all__ = ["INGEST_PATH", "IngestApp", "create_ingest_app"]
-
-INGEST_PATH = "/api/v1/ingest/events"
 
 
 class IngestApp:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from sv_otel._version import __version__
+from sv_otel.batch import INGEST_PATH
 from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest, build_requests
@@ -47,7 +48,6 @@ __all__ = [
     "IngestClient",
 ]
 
-INGEST_PATH: Final = "/api/v1/ingest/events"
 DEFAULT_MAX_EVENTS: Final = 500
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
 DEFAULT_TIMEOUT: Final = 10.0
