@@ -15,6 +15,7 @@ bearer token required and missing or wrong            401, ``WWW-Authenticate: B
 a signal without a sink (see ``create_http_app``)     404 (a ``Status``)
 body over ``max_request_bytes`` (raw or unzipped)     413
 body slower than ``read_timeout``                     408, connection closed
+client gone before the end of its body                none it can read (counted ``invalid``)
 requests in flight hold ``max_in_flight_bytes``       503 + ``Retry-After: 1``
 unsupported ``Content-Encoding``, corrupt gzip,       400 with ``Status`` + ``BadRequest``
 undecodable body
@@ -39,7 +40,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -68,6 +69,10 @@ _CORS_HEADERS = ("Content-Type", "Content-Encoding", "Authorization")
 _UNIMPLEMENTED = grpc.StatusCode.UNIMPLEMENTED
 _INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT
 _NOT_FOUND = grpc.StatusCode.NOT_FOUND
+_DISCONNECTED = Failure(
+    400, _INVALID_ARGUMENT, "body: the client disconnected before sending all of it", "invalid"
+)
+"""Counted like any invalid request; the answer itself reaches no one."""
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -128,6 +133,8 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
                 if data is not raw:
                     hold.take(len(data))
                 body, partial = await handler.export(signal, data, json=json)
+        except ClientDisconnect:  # the client went away mid-body: nothing went wrong here
+            return _failure(signal, _DISCONNECTED, json=json)
         except Exception as error:  # every failure becomes an OTLP status, never a crash
             return _failure(signal, failure_for(error), json=json)
         count_request("http", signal.name, "partial" if partial else "ok")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import time
@@ -247,6 +248,33 @@ def test_a_slow_body_gets_408_and_the_connection_is_closed(loop: LoopThread) -> 
     assert 0.3 < waited < 5
     assert after.status_code == 200 and len(sink.events) == 1
     assert _in_flight("http") == 0
+
+
+def test_a_client_gone_mid_body_is_counted_invalid_not_logged_as_an_error(
+    loop: LoopThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = RecordingSink()
+    labels = {"transport": "http", "signal": "logs", "outcome": "invalid"}
+    before = REGISTRY.get_sample_value("sv_otel_receiver_requests_total", labels) or 0.0
+    with running_receiver(loop, sink) as receiver:
+        port = receiver.http_port
+        assert port is not None
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/x-protobuf\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY[:10])
+            )
+        deadline = time.monotonic() + 10
+        while (
+            REGISTRY.get_sample_value("sv_otel_receiver_requests_total", labels) or 0.0
+        ) == before:
+            assert time.monotonic() < deadline, "the abandoned request was never counted"
+            time.sleep(0.02)
+        after = _post(port)
+    assert after.status_code == 200 and len(sink.events) == 1
+    assert _in_flight("http") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def test_endless_headers_get_431_with_a_status(loop: LoopThread) -> None:
