@@ -4,7 +4,8 @@ Several worker processes share a port through ``SO_REUSEPORT``: each binds its o
 the kernel spreads new connections over them. :class:`HttpServer` runs uvicorn inside the
 gateway's event loop without uvicorn's own signal handling (the gateway handles signals, so a
 ``SIGTERM`` drains the queue before the process exits), with the protocol of
-:mod:`sv_otel.server.protocol` (deadlines for slow clients, direct routes).
+:mod:`sv_otel.server.protocol` (deadlines for slow clients, direct routes), and with uvicorn's
+warnings about clients' malformed requests limited (:mod:`sv_otel.server.log_limits`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from sv_otel.server.direct import DirectRoute
+from sv_otel.server.log_limits import limit_client_warnings
 from sv_otel.server.protocol import http_protocol
 from sv_otel.server.refusals import Refusal, json_refusal
 
@@ -78,6 +80,7 @@ class HttpServer:
         client_ca_file: str | None = None,
     ):
         self.socket = sock
+        limit_client_warnings()  # a client sending garbage in a loop must not flood the log
         config = uvicorn.Config(
             app,
             lifespan="off",
