@@ -63,7 +63,7 @@ class RepeatedWarnings(logging.Filter):
             self._last[message] = now
             dropped = self._dropped.pop(message, 0)
         if dropped:
-            record.msg = f"{message} ({dropped} more not logged in the last {self.interval:g} s)"
+            record.msg = f"{message} ({dropped} more since the previous one, not logged)"
         return True
 
 

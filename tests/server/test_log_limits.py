@@ -35,7 +35,7 @@ def test_a_repeated_warning_passes_once_per_interval_then_counts_what_was_left_o
     late = record("Invalid HTTP request received.")
     assert limit.filter(late)
     assert late.getMessage() == (
-        "Invalid HTTP request received. (5 more not logged in the last 60 s)"
+        "Invalid HTTP request received. (5 more since the previous one, not logged)"
     )
     clock.now += 61
     quiet = record("Invalid HTTP request received.")
