@@ -28,6 +28,11 @@ from tests.receiver.raw_http import answer, endless_headers, response, status
 BODY = logs_request(log_record()).SerializeToString()
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+PARTIAL_BODY = (
+    b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY[:10])
+)
+"""A logs request whose body stops after 10 of its bytes."""
 
 
 def _raw(data: bytes) -> bytes:
@@ -230,11 +235,7 @@ def test_a_slow_body_gets_408_and_the_connection_is_closed(loop: LoopThread) -> 
         port = receiver.http_port
         assert port is not None
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(
-                b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/x-protobuf\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY[:10])
-            )
+            sock.sendall(PARTIAL_BODY)
             started = time.monotonic()
             head, body = answer(sock)  # until the server closes
             waited = time.monotonic() - started
@@ -260,11 +261,7 @@ def test_a_client_gone_mid_body_is_counted_invalid_not_logged_as_an_error(
         port = receiver.http_port
         assert port is not None
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(
-                b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/x-protobuf\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY[:10])
-            )
+            sock.sendall(PARTIAL_BODY)
         deadline = time.monotonic() + 10
         while (
             REGISTRY.get_sample_value("sv_otel_receiver_requests_total", labels) or 0.0
