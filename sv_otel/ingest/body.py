@@ -1,27 +1,18 @@
 """Reading a request body from ASGI ``receive`` with a size cap and a deadline.
 
 A client that announces or sends more than ``max_bytes`` gets 413 without the server buffering
-the excess; one that trickles its body (slow-loris) gets 408 once ``timeout`` seconds pass.
+the excess; one that trickles its body (slow-loris) gets 408 once ``timeout`` seconds pass
+(:func:`sv_otel.server.deadline.body_deadline`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sys
-from collections.abc import Iterator
-
 from starlette.types import Receive
 
-from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, RequestTimeoutError
+from sv_otel.errors import InvalidBatchError, PayloadTooLargeError
+from sv_otel.server.deadline import body_deadline
 
-__all__ = [
-    "body_deadline",
-    "body_timed_out",
-    "body_too_large",
-    "check_content_length",
-    "read_body",
-]
+__all__ = ["body_too_large", "check_content_length", "read_body"]
 
 
 async def read_body(
@@ -45,38 +36,6 @@ async def read_body(
         return await _collect(receive, max_bytes)
 
 
-@contextlib.contextmanager
-def body_deadline(timeout: float) -> Iterator[None]:
-    """Bound the awaits of the block to ``timeout`` seconds in all, for reading a body.
-
-    One timer cancels the current task, rather than a task per request as ``wait_for`` would
-    start; the cancellation it caused becomes :func:`body_timed_out` (any other propagates).
-
-    Raises:
-        RequestTimeoutError: the block took longer than ``timeout`` seconds.
-    """
-    task = asyncio.current_task()
-    assert task is not None
-    expired = False
-
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
-    timer = asyncio.get_running_loop().call_later(timeout, expire)
-    try:
-        yield
-    except asyncio.CancelledError:
-        if not expired:
-            raise
-        if sys.version_info >= (3, 11):
-            task.uncancel()
-        raise body_timed_out(timeout) from None
-    finally:
-        timer.cancel()
-
-
 def check_content_length(content_length: str | None, max_bytes: int) -> None:
     """Check a ``Content-Length`` header before the body is read.
 
@@ -96,11 +55,6 @@ def check_content_length(content_length: str | None, max_bytes: int) -> None:
 def body_too_large(max_bytes: int) -> PayloadTooLargeError:
     """The error for a body that grew over ``max_bytes`` while it was read."""
     return PayloadTooLargeError(f"body: over the limit of {max_bytes} bytes")
-
-
-def body_timed_out(timeout: float) -> RequestTimeoutError:
-    """The error for a body that took longer than ``timeout`` seconds."""
-    return RequestTimeoutError(f"body: not received within {timeout:g} seconds")
 
 
 async def _collect(receive: Receive, max_bytes: int) -> bytes:

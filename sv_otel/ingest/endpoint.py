@@ -50,8 +50,9 @@ from sv_otel.errors import (
 from sv_otel.event import Event
 from sv_otel.ingest.answers import ERROR_NAMES, accepted, all_rejected, error_answer
 from sv_otel.ingest.auth import TokenCheck, bearer_token
-from sv_otel.ingest.body import body_timed_out, body_too_large, check_content_length, read_body
+from sv_otel.ingest.body import body_too_large, check_content_length, read_body
 from sv_otel.ingest.settings import IngestSettings
+from sv_otel.server.deadline import body_timed_out
 from sv_otel.server.direct import Answer
 from sv_otel.server.metrics import GatewayMetrics
 

@@ -44,7 +44,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sv_otel.ingest.body import body_deadline
 from sv_otel.receiver.auth import check_bearer
 from sv_otel.receiver.body import decode_body, read_body
 from sv_otel.receiver.handler import ExportHandler, Sinks
@@ -58,6 +57,7 @@ from sv_otel.receiver.status import (
     not_served,
     retry_after_header,
 )
+from sv_otel.server.deadline import body_deadline
 
 __all__ = ["JSON", "PROTOBUF", "create_http_app"]
 

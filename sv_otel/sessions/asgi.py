@@ -43,8 +43,8 @@ from sv_otel.errors import (
     SvOtelError,
 )
 from sv_otel.event import Event
-from sv_otel.ingest.body import body_deadline
 from sv_otel.ingest.cors import CorsPolicy
+from sv_otel.server.deadline import body_deadline
 from sv_otel.sessions.start import MAX_BODY_BYTES, START_PATH, SessionStarter, StartResult
 
 __all__ = ["BODY_TIMEOUT", "EventSubmitter", "start_app", "start_route"]
