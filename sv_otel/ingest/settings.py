@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from sv_otel.ingest.auth import DEFAULT_TOKEN_HEADER
 from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.limits import Limits
+from sv_otel.server.deadline import DEFAULT_BODY_TIMEOUT
 from sv_otel.server.section import ConfigSection, parse_endpoint
 
 __all__ = ["DEFAULT_HTTP_ENDPOINT", "IngestSettings", "parse_ingest_settings"]
@@ -49,7 +50,7 @@ class IngestSettings:
     token_header: str = DEFAULT_TOKEN_HEADER
     max_request_bytes: int = 10 * 1024 * 1024
     limits: Limits = field(default_factory=Limits)
-    body_timeout: float = 10.0
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_concurrent_requests: int = 1024
     retry_after: float = 1.0
 
@@ -91,7 +92,7 @@ def parse_ingest_settings(section: ConfigSection) -> IngestSettings:
             max_body_bytes=max_body,
             max_events=section.integer("max_events", _LIMITS.max_events, minimum=1),
         ),
-        body_timeout=section.duration("body_timeout", 10.0),
+        body_timeout=section.duration("body_timeout", DEFAULT_BODY_TIMEOUT),
         max_concurrent_requests=section.integer("max_concurrent_requests", 1024, minimum=1),
         retry_after=section.duration("retry_after", 1.0),
     )

@@ -15,10 +15,14 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import Final
 
 from sv_otel.errors import RequestTimeoutError
 
-__all__ = ["body_deadline", "body_timed_out"]
+__all__ = ["DEFAULT_BODY_TIMEOUT", "body_deadline", "body_timed_out"]
+
+DEFAULT_BODY_TIMEOUT: Final = 10.0
+"""Seconds a request body may take by default on the ingest endpoint and the routes it carries."""
 
 
 @contextlib.contextmanager

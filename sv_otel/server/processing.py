@@ -26,6 +26,7 @@ from sv_otel.event import Event
 from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.queue import DurableQueue
 from sv_otel.server.config import Component
+from sv_otel.server.deadline import DEFAULT_BODY_TIMEOUT
 from sv_otel.server.pipeline import Pipeline, ReceiverSink, now_ms
 from sv_otel.server.registry import HttpRouteProvider
 
@@ -38,9 +39,6 @@ Produce = Callable[[EventProcessor, int], list[Event]]
 
 POLL_INTERVAL: Final = 1.0
 """Seconds between two polls of the processors."""
-
-_BODY_TIMEOUT: Final = 10.0
-"""Seconds a body may take on a processor's route when its receiver does not say."""
 
 
 class ProcessorOutput:
@@ -124,7 +122,7 @@ def processor_routes(
         return ()
     body_timeout = getattr(receiver.settings, "body_timeout", None)
     if not isinstance(body_timeout, (int, float)):
-        body_timeout = _BODY_TIMEOUT
+        body_timeout = DEFAULT_BODY_TIMEOUT  # the receiver does not say
     routes: list[BaseRoute] = []
     for pipeline in feeds:
         for processor in pipeline.processors:

@@ -44,12 +44,12 @@ from sv_otel.errors import (
 )
 from sv_otel.event import Event
 from sv_otel.ingest.cors import CorsPolicy
-from sv_otel.server.deadline import body_deadline
+from sv_otel.server.deadline import DEFAULT_BODY_TIMEOUT, body_deadline
 from sv_otel.sessions.start import MAX_BODY_BYTES, START_PATH, SessionStarter, StartResult
 
 __all__ = ["BODY_TIMEOUT", "EventSubmitter", "start_app", "start_route"]
 
-BODY_TIMEOUT: Final = 10.0
+BODY_TIMEOUT: Final = DEFAULT_BODY_TIMEOUT
 """Seconds a start request's body may take once its headers are in (as the ingest endpoint)."""
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]  # others: Starlette's 405
