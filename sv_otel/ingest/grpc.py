@@ -6,6 +6,7 @@ It feeds the same sink as the HTTP endpoint and answers the same way in gRPC ter
 problem                                status
 =====================================  ============================================
 no token / unknown token               ``UNAUTHENTICATED`` / ``PERMISSION_DENIED``
+not a valid ``EventBatch``             ``INVALID_ARGUMENT``
 too many events                        ``RESOURCE_EXHAUSTED`` (non-retryable)
 every event invalid                    ``INVALID_ARGUMENT`` (first message)
 queue full / overloaded                ``UNAVAILABLE`` with ``RetryInfo`` (in both
@@ -15,20 +16,24 @@ some events invalid                    ``OK``, ``IngestResponse.errors`` lists t
 =====================================  ============================================
 
 The token travels in the ``authorization: Bearer <token>`` metadata, the token header
-(lower-cased), or ``EventBatch.token``. The message size limit (``max_body_bytes``) is enforced
-by grpcio after decompression.
+(lower-cased), or ``EventBatch.token``; a token in the metadata is checked before the message
+is read. The service takes the message as raw bytes and parses it itself, so that a message that
+is not protobuf is answered ``INVALID_ARGUMENT`` naming the problem (grpcio's own deserializer
+would log a traceback and answer ``UNKNOWN``). The message size limit (``max_body_bytes``) is
+enforced by grpcio after decompression.
 """
 
 from __future__ import annotations
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
 from google.rpc.code_pb2 import UNAVAILABLE
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from sv_otel._proto.sessionvision.v1 import sessionvision_pb2, sessionvision_pb2_grpc
+from sv_otel._proto.sessionvision.v1 import sessionvision_pb2
 from sv_otel.components import EventSink
 from sv_otel.errors import (
     AuthenticationError,
@@ -45,11 +50,15 @@ from sv_otel.validate import event_from_json
 __all__ = ["IngestServicer", "anyvalue_to_json", "retry_trailers"]
 
 _MAX_ERRORS = 100
-_Context = grpc.aio.ServicerContext[sessionvision_pb2.EventBatch, sessionvision_pb2.IngestResponse]
+_Context = grpc.aio.ServicerContext[bytes, sessionvision_pb2.IngestResponse]
+SERVICE = "sessionvision.v1.Ingest"
 
 
-class IngestServicer(sessionvision_pb2_grpc.IngestServicer):
-    """A ``grpc.aio`` servicer of ``sessionvision.v1.Ingest`` (see the module docstring)."""
+class IngestServicer:
+    """A ``grpc.aio`` servicer of ``sessionvision.v1.Ingest`` (see the module docstring).
+
+    Register it with :meth:`rpc_handler`.
+    """
 
     def __init__(
         self, sink: EventSink, settings: IngestSettings, metrics: GatewayMetrics, name: str
@@ -62,22 +71,36 @@ class IngestServicer(sessionvision_pb2_grpc.IngestServicer):
         self._accepted = metrics.accepted.labels(name)
         self._rejected = metrics.rejected
 
-    async def Ingest(
-        self, request: sessionvision_pb2.EventBatch, context: _Context
-    ) -> sessionvision_pb2.IngestResponse:
-        """Validate and queue one batch; see the module docstring for the statuses."""
+    def rpc_handler(self) -> grpc.GenericRpcHandler:
+        """The generic handler serving :meth:`Ingest` as ``sessionvision.v1.Ingest/Ingest``."""
+        method: grpc.RpcMethodHandler[bytes, sessionvision_pb2.IngestResponse] = (
+            grpc.unary_unary_rpc_method_handler(
+                self.Ingest,
+                response_serializer=sessionvision_pb2.IngestResponse.SerializeToString,
+            )
+        )
+        return grpc.method_handlers_generic_handler(SERVICE, {"Ingest": method})
+
+    async def Ingest(self, body: bytes, context: _Context) -> sessionvision_pb2.IngestResponse:
+        """Validate and queue one serialized ``EventBatch``; see the module docstring."""
         metadata = {key: value for key, value in context.invocation_metadata() or ()}
         token = bearer_token(_text(metadata.get("authorization"))) or _text(
             metadata.get(self.tokens.header.lower())
         )
+        if token is not None:
+            await self._check_token(token, context)
         try:
-            self.tokens.check(token if token is not None else (request.token or None))
-        except PermissionDeniedError as error:
-            self._rejected.labels(self.name, "forbidden").inc()
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, error.message)
-        except AuthenticationError as error:
-            self._rejected.labels(self.name, "unauthenticated").inc()
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, error.message)
+            request = sessionvision_pb2.EventBatch.FromString(body)
+        except DecodeError as error:
+            # upb's message ends with the problem: "Wire format was corrupt", "String field
+            # had bad UTF-8"
+            self._rejected.labels(self.name, "bad_request").inc()
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"body: not a valid sessionvision.v1.EventBatch: {str(error).rsplit(': ', 1)[-1]}",
+            )
+        if token is None:
+            await self._check_token(request.token or None, context)
         limits = self.settings.limits
         if len(request.events) > limits.max_events:
             self._rejected.labels(self.name, "too_large").inc()
@@ -107,6 +130,16 @@ class IngestServicer(sessionvision_pb2_grpc.IngestServicer):
         await self._submit(events, context)
         response.accepted = len(events)
         return response
+
+    async def _check_token(self, token: str | None, context: _Context) -> None:
+        try:
+            self.tokens.check(token)
+        except PermissionDeniedError as error:
+            self._rejected.labels(self.name, "forbidden").inc()
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, error.message)
+        except AuthenticationError as error:
+            self._rejected.labels(self.name, "unauthenticated").inc()
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, error.message)
 
     async def _submit(self, events: list[Event], context: _Context) -> None:
         if not events:

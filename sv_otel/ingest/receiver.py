@@ -6,7 +6,6 @@ import logging
 
 import grpc
 
-from sv_otel._proto.sessionvision.v1 import sessionvision_pb2_grpc
 from sv_otel.components import EventSink
 from sv_otel.ingest.app import INGEST_PATH, create_ingest_app
 from sv_otel.ingest.grpc import IngestServicer
@@ -63,7 +62,7 @@ class IngestReceiver:
                 ]
             )
             servicer = IngestServicer(sink, settings, context.metrics, self.name)
-            sessionvision_pb2_grpc.add_IngestServicer_to_server(servicer, server)
+            server.add_generic_rpc_handlers((servicer.rpc_handler(),))
             address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             self.grpc_port = server.add_insecure_port(address)
             await server.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import grpc
@@ -86,3 +87,47 @@ async def test_ingest_errors_use_grpc_status_codes(tmp_path: Path) -> None:
     info = RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"])
     assert info.retry_delay.seconds == 1
     assert ok.accepted == 1
+
+
+CORRUPT_BODIES = [
+    (b"\x0a\x05ab", "Wire format was corrupt"),  # an event runs past the end
+    (b"\x12\x02\xff\xfe", "String field had bad UTF-8"),  # the token
+    (b"\x0a\x03\x0a\x01\xff", "String field had bad UTF-8"),  # an event's name
+    (b"\x0f", "Wire format was corrupt"),  # field number 1, wire type 7
+]
+
+
+async def test_ingest_answers_a_body_that_is_not_an_event_batch_invalid_argument(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(config(tmp_path, tokens=["t1"])) as gateway:
+        receiver = gateway.receivers["sessionvision"]
+        assert isinstance(receiver, IngestReceiver)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+            raw: grpc.aio.UnaryUnaryMultiCallable[bytes, sessionvision_pb2.IngestResponse]
+            raw = channel.unary_unary(
+                "/sessionvision.v1.Ingest/Ingest",
+                response_deserializer=sessionvision_pb2.IngestResponse.FromString,
+            )
+            errors = []
+            for body, _ in CORRUPT_BODIES:
+                with pytest.raises(grpc.aio.AioRpcError) as corrupt:
+                    await raw(body, metadata=[("authorization", "Bearer t1")])
+                errors.append((corrupt.value.code(), corrupt.value.details()))
+            # A token in the metadata is checked before the body is read.
+            with pytest.raises(grpc.aio.AioRpcError) as forbidden:
+                await raw(CORRUPT_BODIES[0][0], metadata=[("authorization", "Bearer t2")])
+            ok = await raw(
+                sessionvision_pb2.EventBatch(events=[proto_event("a")]).SerializeToString(),
+                metadata=[("authorization", "Bearer t1")],
+            )
+    assert errors == [
+        (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"body: not a valid sessionvision.v1.EventBatch: {problem}",
+        )
+        for _, problem in CORRUPT_BODIES
+    ]
+    assert forbidden.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert ok.accepted == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
