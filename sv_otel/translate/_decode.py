@@ -31,6 +31,7 @@ __all__ = [
     "iter_fields",
     "malformed",
     "read_varint",
+    "skip_field",
 ]
 
 fixed64: Callable[[bytes, int], tuple[int]] = struct.Struct("<Q").unpack_from
@@ -111,10 +112,61 @@ def iter_fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int,
                 raise InvalidOTLPError("protobuf: truncated 32-bit field")
             yield tag >> 3, 5, pos, pos + 4
             pos += 4
+        elif wire == 3:
+            # A group: no OTLP field is one, so it is an unknown field, skipped as parsers do.
+            pos = _skip_group(buf, pos, end, tag >> 3)
+        elif wire == 4:
+            raise InvalidOTLPError("protobuf: an end-group tag without its start-group tag")
         else:
             raise InvalidOTLPError(f"protobuf: unsupported wire type {wire}")
     if pos != end:
         raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+
+
+def skip_field(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Skip the field whose tag is at ``pos``; return (its field number, the position after it)."""
+    tag, after = read_varint(buf, pos)
+    if tag < 8:
+        raise InvalidOTLPError("protobuf: field number 0 is not valid")
+    wire = tag & 7
+    if wire == 0:
+        after = read_varint(buf, after)[1]
+    elif wire == 1:
+        after += 8
+    elif wire == 2:
+        length, after = read_varint(buf, after)
+        after += length
+    elif wire == 5:
+        after += 4
+    elif wire == 3:
+        after = _skip_group(buf, after, end, tag >> 3)
+    elif wire == 4:
+        raise InvalidOTLPError("protobuf: an end-group tag without its start-group tag")
+    else:
+        raise InvalidOTLPError(f"protobuf: unsupported wire type {wire}")
+    if after > end:
+        raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+    return tag >> 3, after
+
+
+def _skip_group(buf: bytes, pos: int, end: int, number: int) -> int:
+    """Skip a group's fields (nested groups included); return the position after its end tag."""
+    open_groups = [number]
+    while pos < end:
+        tag, after = read_varint(buf, pos)
+        wire = tag & 7
+        if wire == 3 and tag >= 8:
+            open_groups.append(tag >> 3)
+            pos = after
+        elif wire == 4 and tag >= 8:
+            if open_groups.pop() != tag >> 3:
+                raise InvalidOTLPError("protobuf: a group ends with another field's end tag")
+            if not open_groups:
+                return after
+            pos = after
+        else:
+            pos = skip_field(buf, pos, end)[1]
+    raise InvalidOTLPError("protobuf: a group runs past the end of its message")
 
 
 def decode_any(buf: bytes, pos: int, end: int, depth: int = 0) -> JSONValue:

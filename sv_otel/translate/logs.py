@@ -43,6 +43,7 @@ from sv_otel.translate._decode import (
     iter_fields,
     malformed,
     read_varint,
+    skip_field,
 )
 from sv_otel.translate._encode import (
     CACHE_LIMIT,
@@ -64,6 +65,8 @@ __all__ = [
 
 _ATTRIBUTE: Final = AttributeEncoder(b"\x32")
 _PROPERTY: Final = AttributeEncoder(b"\x32", attribute_key)
+_LOG_RECORD_FIELDS: Final = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+"""The field numbers of ``LogRecord`` (4 is reserved); any other is an unknown field."""
 
 
 def events_to_logs(
@@ -223,8 +226,8 @@ def logs_to_events(
 def _own_record(buf: bytes, start: int, end: int) -> Event | None:
     """Read a record sv_otel made; None if it is not one after all (then read as backend).
 
-    The hot loop of the reverse path: fields sv_otel writes (one-byte tags) are read inline,
-    anything else goes through the generic :func:`iter_fields`.
+    The hot loop of the reverse path: fields sv_otel writes (one-byte tags) are read inline, a
+    field ``LogRecord`` does not have is skipped, and any other field makes it backend telemetry.
     """
     timestamp = 0
     name = ""
@@ -267,7 +270,10 @@ def _own_record(buf: bytes, start: int, end: int) -> Event | None:
             # writes both into every record it sends, so records that crossed one read as ours.
             pos += 2
         else:
-            return None  # a field sv_otel never writes: read it as backend telemetry
+            number, after = skip_field(buf, pos, end)
+            if number in _LOG_RECORD_FIELDS:
+                return None  # a field sv_otel never writes: read it as backend telemetry
+            pos = after  # a field LogRecord does not have: ignored, as parsers do
     if (
         not name
         or type(session_id) is not str

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 
@@ -106,3 +107,46 @@ def test_field_number_zero_is_refused(
     # Zero bytes (tag 0) are not protobuf: a body of zeros must not pass as an empty request.
     with pytest.raises(InvalidOTLPError, match="protobuf: field number 0 is not valid"):
         translate(body)
+
+
+# An unknown field 99 encoded as a group, holding a varint, a string, a fixed64 and a nested
+# group (field 7): valid protobuf, which parsers skip like any unknown field.
+GROUP = b"".join(
+    [b"\x9b\x06", b"\x08\x01", b"\x12\x02hi", b"\x19" + bytes(8), b"\x3b\x08\x02\x3c", b"\x9c\x06"]
+)
+
+
+def test_unknown_groups_are_skipped_at_every_level() -> None:
+    logs = ExportLogsServiceRequest.FromString(LOGS)
+    for message in (
+        logs,
+        logs.resource_logs[0],
+        logs.resource_logs[0].scope_logs[0],
+        logs.resource_logs[0].scope_logs[0].log_records[0],
+        logs.resource_logs[0].scope_logs[0].log_records[0].attributes[0],
+    ):
+        message.MergeFromString(GROUP)  # upb keeps it as an unknown field and writes it back
+    spans = ExportTraceServiceRequest.FromString(SPANS)
+    span = spans.resource_spans[0].scope_spans[0].spans[0]
+    for part in (spans, span, span.events[0], span.events[0].attributes[0]):
+        part.MergeFromString(GROUP)
+    logs_bytes, spans_bytes = logs.SerializeToString(), spans.SerializeToString()
+    assert logs_bytes.count(GROUP) == 5 and spans_bytes.count(GROUP) == 4
+    assert logs_to_events(logs_bytes) == EVENTS
+    assert spans_to_events(spans_bytes) == EVENTS
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"\x9c\x06", "an end-group tag without its start-group tag"),
+        (b"\x9b\x06\x08\x01", "a group runs past the end of its message"),
+        (b"\x9b\x06\x3b\x9c\x06\x3c", "a group ends with another field's end tag"),
+        (b"\x9b\x06\x0e\x9c\x06", "unsupported wire type 6"),
+        (field(b"\x0a", b"\x9b\x06") + b"\x9c\x06", "a group runs past the end of its message"),
+    ],
+)
+def test_malformed_groups_are_refused(body: bytes, problem: str) -> None:
+    for translate in (logs_to_events, spans_to_events):
+        with pytest.raises(InvalidOTLPError, match=f"^protobuf: {problem}$"):
+            translate(body)
