@@ -5,8 +5,8 @@ from sv_otel.translate.logs import (
     encode_logs,
     events_to_logs,
     log_records_request,
-    logs_to_events,
 )
+from sv_otel.translate.logs_reader import logs_to_events
 from sv_otel.translate.spans import encode_spans, events_to_spans, spans_to_events
 from sv_otel.translate.stats import TranslationStats
 

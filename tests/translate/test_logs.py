@@ -150,17 +150,6 @@ def test_round_trip_of_the_example() -> None:
     assert logs_to_events(events_to_logs([EVENT])) == [EVENT]
 
 
-def test_a_record_with_a_body_is_read_as_backend_telemetry() -> None:
-    request = events_to_logs([EVENT])
-    request.resource_logs[0].scope_logs[0].log_records[0].body.string_value = "a backend log"
-
-    [event] = logs_to_events(request)
-
-    # sv_otel never writes a body: the record is read as a backend's, with its trace id.
-    assert event.event == "purchase_completed"
-    assert event.properties["trace_id"] == "a1b2c3d4e5f647118899aabbccddeeff"
-
-
 def test_encode_logs_is_the_serialised_request() -> None:
     request = ExportLogsServiceRequest.FromString(encode_logs([EVENT], observed_time_unix_nano=7))
     assert request == events_to_logs([EVENT], observed_time_unix_nano=7)
