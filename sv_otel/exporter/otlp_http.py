@@ -4,14 +4,23 @@ Posts the request to ``.../v1/logs`` or ``.../v1/traces`` with ``httpx``, keepin
 alive. A 2xx is success (a ``partial_success`` is logged, not retried, as the specification says);
 429/502/503/504 and network errors are retryable, honouring ``Retry-After``; every other status
 is permanent.
+
+``timeout`` bounds the whole export, from connecting to the last byte of the answer, as the
+specification's ``OTEL_EXPORTER_OTLP_TIMEOUT`` does ("the maximum time the OTLP exporter will
+wait for each batch export"): a backend that answers slowly, or without end, fails the export
+as retryable when it runs out. Of an answer's body, at most :data:`MAX_RESPONSE_BYTES` are read
+(the OTLP specification's recommended response size limit); the rest is dropped with the
+connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 import ssl
 from collections.abc import Sequence
+from typing import Final
 
 import httpx
 import msgspec
@@ -32,7 +41,10 @@ from sv_otel.exporter.otlp_settings import OTLPSettings, ResolvedOTLP, resolve_o
 from sv_otel.exporter.retry import http_error
 from sv_otel.otlp_json import decode_json
 
-__all__ = ["OTLPHttpExporter"]
+__all__ = ["MAX_RESPONSE_BYTES", "OTLPHttpExporter"]
+
+MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
+"""The most bytes of an answer's body read."""
 
 logger = logging.getLogger(__name__)
 
@@ -96,31 +108,50 @@ class OTLPHttpExporter:
     async def _post(self, body: bytes, count: int) -> None:
         if self.resolved.compression == "gzip":
             body = gzip.compress(body, compresslevel=5)
+        endpoint = self.resolved.endpoint
         try:
-            response = await self._client.post(self.resolved.endpoint, content=body)
+            response, content = await asyncio.wait_for(self._exchange(body), self.resolved.timeout)
         except httpx.HTTPError as error:
-            raise RetryableExportError(f"{self.resolved.endpoint}: {error!r}") from None
+            raise RetryableExportError(f"{endpoint}: {error!r}") from None
+        except asyncio.TimeoutError:
+            raise RetryableExportError(
+                f"{endpoint}: no complete answer within the timeout ({self.resolved.timeout:g} s)"
+            ) from None
         if response.is_success:
-            self._check_partial(response, count)
+            self._check_partial(response, content, count)
             return
         raise http_error(
-            response.status_code, _status_message(response), response.headers.get("retry-after")
+            response.status_code,
+            _status_message(response, content),
+            response.headers.get("retry-after"),
         )
+
+    async def _exchange(self, body: bytes) -> tuple[httpx.Response, bytes]:
+        """Post ``body``; the answer and at most :data:`MAX_RESPONSE_BYTES` of its body."""
+        async with self._client.stream("POST", self.resolved.endpoint, content=body) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= MAX_RESPONSE_BYTES:
+                    break
+        return response, b"".join(chunks)[:MAX_RESPONSE_BYTES]
 
     async def shutdown(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
 
-    def _check_partial(self, response: httpx.Response, total: int) -> None:
-        if not response.content:
+    def _check_partial(self, response: httpx.Response, content: bytes, total: int) -> None:
+        if not content:
             return
         message_type = _RESPONSES[self.signal]
         parsed: ExportLogsServiceResponse | ExportTraceServiceResponse
         try:
             if "json" in response.headers.get("content-type", ""):
-                parsed = decode_json(response.content, message_type)
+                parsed = decode_json(content, message_type)
             else:
-                parsed = message_type.FromString(response.content)
+                parsed = message_type.FromString(content)
         except Exception:  # an unreadable success body is still a success
             return
         rejected, message = rejected_count(parsed, self.signal)
@@ -130,9 +161,9 @@ class OTLPHttpExporter:
             )
 
 
-def _status_message(response: httpx.Response) -> str:
+def _status_message(response: httpx.Response, body: bytes) -> str:
     """The ``Status.message`` of an OTLP error body (protobuf or JSON), else its text."""
-    content = response.content[:4096]
+    content = body[:4096]
     if "json" in response.headers.get("content-type", ""):
         try:
             document = msgspec.json.decode(content)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 import pytest
 
 from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
-from sv_otel.exporter.otlp_http import OTLPHttpExporter
+from sv_otel.exporter.otlp_http import MAX_RESPONSE_BYTES, OTLPHttpExporter
 from sv_otel.exporter.otlp_settings import OTLPSettings
 from tests.sinks import Failure, http_sink
 
@@ -59,3 +63,72 @@ async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(RetryableExportError, match="ConnectError"):
         await exporter.export(EVENTS)
     await exporter.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def endless_answer(head: bytes, pause: float = 0.0) -> AsyncIterator[tuple[int, list[int]]]:
+    """A server answering every request with ``head`` and then a chunked body without end.
+
+    Yields the port and a list that gets the bytes of body sent on each connection once the
+    client has gone (or after 30 s, so a client that never stops cannot hang the test).
+    """
+    sent: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in request_head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        writer.write(head + b"\r\n")
+        chunk = b"\x0a" * (64 * 1024 if not pause else 1)
+        total = 0
+        deadline = asyncio.get_running_loop().time() + 30
+        try:
+            while asyncio.get_running_loop().time() < deadline:
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+                total += len(chunk)
+                await asyncio.sleep(pause)
+        except ConnectionError:
+            pass
+        finally:
+            sent.append(total)
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1], sent
+
+
+CHUNKED = b"transfer-encoding: chunked\r\ncontent-type: application/x-protobuf\r\n"
+
+
+async def test_an_endless_answer_is_read_only_up_to_its_limit() -> None:
+    for status, outcome in ((b"200 OK", None), (b"503 Service Unavailable", "HTTP 503")):
+        async with endless_answer(b"HTTP/1.1 " + status + b"\r\n" + CHUNKED) as (port, sent):
+            settings = OTLPSettings(endpoint=f"http://127.0.0.1:{port}", timeout=30.0)
+            exporter = OTLPHttpExporter("otlphttp", "logs", settings)
+            if outcome is None:
+                await exporter.export(EVENTS)  # a 200 is a success, whatever follows it
+            else:
+                with pytest.raises(RetryableExportError, match=outcome):
+                    await exporter.export(EVENTS)
+            await exporter.shutdown()
+            while not sent:
+                await asyncio.sleep(0.01)
+        assert MAX_RESPONSE_BYTES <= sent[0] < 30 * MAX_RESPONSE_BYTES
+
+
+async def test_the_timeout_bounds_the_whole_export() -> None:
+    # One byte every 50 ms: no single read waits for the timeout, the answer never ends.
+    async with endless_answer(b"HTTP/1.1 200 OK\r\n" + CHUNKED, pause=0.05) as (port, _):
+        settings = OTLPSettings(endpoint=f"http://127.0.0.1:{port}", timeout=0.5)
+        exporter = OTLPHttpExporter("otlphttp", "logs", settings)
+        with pytest.raises(
+            RetryableExportError, match=r"no complete answer within the timeout \(0.5 s\)"
+        ):
+            await exporter.export(EVENTS)
+        await exporter.shutdown()
