@@ -4,14 +4,17 @@ The page comes from one origin (a small server in the test); the gateway listens
 The page sends a batch with ``fetch`` + ``CompressionStream('gzip')`` + ``keepalive`` (which
 needs a CORS preflight: JSON, ``Content-Encoding`` and ``Authorization``) and one with
 ``navigator.sendBeacon`` (``text/plain``, token in the body, no preflight). Both must reach the
-OTLP sink with their session id. Skipped only when no Chromium binary can be found
-(``.ci/run`` installs Debian's ``chromium``).
+OTLP sink with their session id. The page the README points newcomers to,
+``examples/browser.html``, is loaded as shipped too. Skipped only when no Chromium binary can be
+found (``.ci/run`` installs Debian's ``chromium``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -64,15 +67,66 @@ run().catch((error) =>
 </script></body></html>"""
 
 
+@contextlib.asynccontextmanager
+async def chromium(url: str, profile: Path) -> AsyncIterator[None]:
+    """Headless Chromium showing ``url`` while the block runs."""
+    assert CHROMIUM is not None
+    browser = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={profile}",
+        url,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        browser.kill()
+        await browser.wait()
+
+
+class PageServer:
+    """Serves ``html`` at ``/`` of its own origin; a POST to ``/done`` resolves ``done``."""
+
+    def __init__(self) -> None:
+        self.html = ""
+        self.done: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
+        self._socket = bind_socket("127.0.0.1", 0, reuse_port=False)
+        self.origin = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    async def _page(self, request: Request) -> Response:
+        return HTMLResponse(self.html)
+
+    async def _finished(self, request: Request) -> Response:
+        if not self.done.done():
+            self.done.set_result(msgspec.json.decode(await request.body()))
+        return Response(b"ok")
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        routes = [Route("/", self._page), Route("/done", self._finished, methods=["POST"])]
+        server = HttpServer(Starlette(routes=routes), self._socket)
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.shutdown()
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary found (apt-get install chromium)")
 async def test_chromium_fetch_gzip_keepalive_and_send_beacon_reach_the_sink(
     tmp_path: Path,
 ) -> None:
-    assert CHROMIUM is not None
-    done: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
-    page_socket = bind_socket("127.0.0.1", 0, reuse_port=False)
-    page_origin = f"http://127.0.0.1:{page_socket.getsockname()[1]}"
-
+    pages = PageServer()
     async with grpc_sink() as (sink, port):
         raw = gateway_config(
             tmp_path / "data",
@@ -80,45 +134,13 @@ async def test_chromium_fetch_gzip_keepalive_and_send_beacon_reach_the_sink(
             tokens=[TOKEN],
         )
         raw["receivers"]["sessionvision"]["protocols"]["http"]["cors"] = {
-            "allowed_origins": [page_origin]
+            "allowed_origins": [pages.origin]
         }
-        async with running(raw) as gateway:
-            html = PAGE % {"ingest": ingest_url(gateway), "session": SESSION, "token": TOKEN}
-
-            async def page(request: Request) -> Response:
-                return HTMLResponse(html)
-
-            async def finished(request: Request) -> Response:
-                if not done.done():
-                    done.set_result(msgspec.json.decode(await request.body()))
-                return Response(b"ok")
-
-            app = Starlette(routes=[Route("/", page), Route("/done", finished, methods=["POST"])])
-            page_server = HttpServer(app, page_socket)
-            await page_server.start()
-            browser = await asyncio.create_subprocess_exec(
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                page_origin + "/",
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            try:
-                results = await asyncio.wait_for(done, 60)
+        async with running(raw) as gateway, pages.serving():
+            pages.html = PAGE % {"ingest": ingest_url(gateway), "session": SESSION, "token": TOKEN}
+            async with chromium(pages.origin + "/", tmp_path / "profile"):
+                results = await asyncio.wait_for(pages.done, 60)
                 await sink.wait_for_records(2, timeout=30)
-            finally:
-                browser.kill()
-                await browser.wait()
-                await page_server.shutdown()
 
     # A 200 readable by the page: the preflight (JSON, gzip, Authorization) was allowed.
     assert results["fetch"] == {"status": 200, "body": {"accepted": 1, "rejected": 0, "errors": []}}
@@ -127,3 +149,38 @@ async def test_chromium_fetch_gzip_keepalive_and_send_beacon_reach_the_sink(
         (SESSION, "beacon"),
         (SESSION, "fetch_gzip_keepalive"),
     ]
+
+
+EXAMPLE_PAGE = Path(__file__).parents[2] / "examples" / "browser.html"
+# Appended to the shipped page: report what it shows once it shows something.
+REPORT = """<script>
+const shown = setInterval(() => {
+  const text = document.getElementById("out").textContent;
+  if (text) {
+    clearInterval(shown);
+    fetch("/done", {method: "POST", body: JSON.stringify({shown: text})});
+  }
+}, 50);
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary found (apt-get install chromium)")
+async def test_the_shipped_example_page_reaches_a_default_gateway(tmp_path: Path) -> None:
+    # The gateway's default receiver settings (CORS open, no token), as in the embedded
+    # configuration; the page's hard-coded 127.0.0.1:8080 becomes the gateway's port.
+    pages = PageServer()
+    async with grpc_sink() as (sink, port):
+        raw = gateway_config(tmp_path / "data", {"otlp": {"endpoint": f"http://127.0.0.1:{port}"}})
+        async with running(raw) as gateway, pages.serving():
+            shipped = EXAMPLE_PAGE.read_text()
+            assert "http://127.0.0.1:8080/api/v1/ingest/events" in shipped
+            pages.html = shipped.replace("http://127.0.0.1:8080", ingest_url(gateway)).replace(
+                "</body>", REPORT + "</body>"
+            )
+            async with chromium(pages.origin + "/", tmp_path / "profile"):
+                report = await asyncio.wait_for(pages.done, 60)
+                await sink.wait_for_records(2, timeout=30)
+
+    session, _, answer = str(report["shown"]).removeprefix("session ").partition(": ")
+    assert answer == '200 {"accepted":1,"rejected":0,"errors":[]}'
+    assert sorted(sink.session_event_names()) == [(session, "$pageview"), (session, "page_hidden")]
