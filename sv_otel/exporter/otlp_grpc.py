@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
@@ -56,9 +57,11 @@ class OTLPGrpcExporter:
         self.settings = settings
         self.resolved: ResolvedOTLP = resolve_otlp(settings, signal, http=False)
         self._channel = _channel(self.resolved)
-        method, decode = _METHODS[signal]
-        self._call: grpc.aio.UnaryUnaryMultiCallable[bytes, _Response] = self._channel.unary_unary(
-            method, request_serializer=None, response_deserializer=decode
+        method, self._decode = _METHODS[signal]
+        # The answer is read here, not by grpcio: grpcio turns an answer it cannot decode into
+        # None, and a call the backend answered OK must not be sent again.
+        self._call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(
+            method, request_serializer=None, response_deserializer=None
         )
         self._metadata = tuple(self.resolved.headers.items())
         gzip = self.resolved.compression == "gzip"
@@ -82,7 +85,16 @@ class OTLPGrpcExporter:
             raise grpc_error(error.code(), error.details(), error.trailing_metadata()) from None
         except grpc.RpcError as error:  # pragma: no cover - aio raises AioRpcError
             raise RetryableExportError(f"gRPC: {error}") from None
-        rejected, message = rejected_count(response, self.signal)
+        try:
+            answer = self._decode(response)
+        except DecodeError:
+            logger.warning(
+                "%s: the backend answered OK with a body that is not an Export*ServiceResponse; "
+                "taken as delivered",
+                self.name,
+            )
+            return
+        rejected, message = rejected_count(answer, self.signal)
         if rejected or message:
             logger.warning(
                 "%s: the backend rejected %d of %d events: %s",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 
@@ -69,3 +71,40 @@ async def test_a_server_that_is_down_is_retryable() -> None:
     with pytest.raises(RetryableExportError, match="gRPC UNAVAILABLE"):
         await exporter.export(EVENTS)
     await exporter.shutdown()
+
+
+async def test_an_ok_answer_that_cannot_be_read_is_still_a_delivery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An OK with a truncated body: grpcio's own deserializer would have made it None, and
+    # raising would send the batch again, for ever, to a backend that had taken it.
+    calls: list[bytes] = []
+
+    async def export(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        calls.append(request)
+        return b"\x0a\x05\x08"
+
+    server = grpc.aio.server()
+    method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(export)
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": method}
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        settings = OTLPSettings(endpoint=f"127.0.0.1:{port}", insecure=True)
+        exporter = OTLPGrpcExporter("otlp", "logs", settings)
+        with caplog.at_level(logging.WARNING, logger="sv_otel.exporter.otlp_grpc"):
+            await exporter.export(EVENTS)
+        await exporter.shutdown()
+    finally:
+        await server.stop(None)
+    assert len(calls) == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "sv_otel.exporter.otlp_grpc"] == [
+        "otlp: the backend answered OK with a body that is not an Export*ServiceResponse; "
+        "taken as delivered"
+    ]
