@@ -162,8 +162,11 @@ async def test_shards_left_by_more_workers_are_drained_by_their_new_owner(tmp_pa
     await orphan.close()
     async with running(gateway_config(tmp_path, {"file": None})):
         export = tmp_path / "export" / "logs.jsonl"
-        while not export.exists() or b"left" not in export.read_bytes():
+        for _ in range(600):  # 30 s at most
+            if export.exists() and b"left" in export.read_bytes():
+                break
             await asyncio.sleep(0.05)
+    assert b'"left"' in export.read_bytes()
 
 
 async def test_telemetry_address_serves_health_and_metrics_on_their_own_port(
