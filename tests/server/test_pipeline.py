@@ -101,8 +101,11 @@ async def test_processor_events_from_process_poll_and_shutdown_are_exported(
         assert response.status_code == 200
         processor = gateway.pipelines["logs"].processors[1]
         assert isinstance(processor, FirstSight)
-        while not processor.polled:  # the gateway polls processors every second
+        for _ in range(600):  # the gateway polls processors every second; 30 s at most
+            if processor.polled:
+                break
             await asyncio.sleep(0.05)
+        assert processor.polled
     await gateway.stop()
     names = [
         event.event
