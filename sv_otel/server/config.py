@@ -142,6 +142,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{path}: invalid YAML ({error})") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigurationError(f"{path}: invalid YAML (nested too deeply)") from None
     if document is None:
         document = {}
     if not isinstance(document, dict):

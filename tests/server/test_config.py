@@ -164,6 +164,9 @@ def test_unset_variables_and_bad_yaml_are_errors(
     path.write_text("receivers: [unclosed\n")
     with pytest.raises(ConfigurationError, match="invalid YAML"):
         read_config_file(path)
+    path.write_text("receivers: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigurationError, match=r"invalid YAML \(nested too deeply\)"):
+        read_config_file(path)
     with pytest.raises(ConfigurationError, match="cannot read"):
         read_config_file(tmp_path / "absent.yaml")
 
