@@ -51,7 +51,7 @@ class _Expansion:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.values = 0
-        self.open: set[int] = set()  # the mappings and lists being copied, outermost first
+        self.open: set[int] = set()  # ids of the mappings and lists on the path being copied
 
     def expand(self, value: object, path: str, depth: int) -> object:
         self.values += 1
