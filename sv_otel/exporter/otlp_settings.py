@@ -30,9 +30,15 @@ from dataclasses import dataclass, field
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.headers import checked_header, checked_headers
 from sv_otel.server.section import ConfigSection
 
-__all__ = ["OTLPSettings", "parse_headers", "parse_otlp_settings", "resolve_otlp"]
+__all__ = [
+    "OTLPSettings",
+    "parse_headers",
+    "parse_otlp_settings",
+    "resolve_otlp",
+]
 
 _PATHS = {"logs": "v1/logs", "traces": "v1/traces"}
 _DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http": "http://localhost:4318"}
@@ -88,7 +94,11 @@ def parse_otlp_settings(section: ConfigSection, *, http: bool) -> OTLPSettings:
     settings = OTLPSettings(
         endpoint=section.string("endpoint", None),
         signal_endpoints=signal_endpoints,
-        headers=section.string_map("headers") if section.has("headers") else None,
+        headers=(
+            _lower(checked_headers(section.string_map("headers"), section.key_path("headers")))
+            if section.has("headers")
+            else None
+        ),
         compression=compression if isinstance(compression, str) else None,
         timeout=section.duration("timeout", 0.0) if section.has("timeout") else None,
         ca_file=tls.string("ca_file", None),
@@ -121,7 +131,11 @@ def resolve_otlp(
         return None
 
     endpoint = _endpoint(settings, signal, http, env)
-    headers = dict(settings.headers) if settings.headers is not None else None
+    headers = (
+        _lower(checked_headers(dict(settings.headers), "headers"))
+        if settings.headers is not None
+        else None
+    )
     if headers is None:
         found = var("HEADERS")
         headers = parse_headers(found[1], found[0]) if found else {}
@@ -152,10 +166,11 @@ def resolve_otlp(
 
 
 def parse_headers(value: str, where: str) -> dict[str, str]:
-    """``key1=value1,key2=value2`` (values URL-decoded) as a dict.
+    """``key1=value1,key2=value2`` (values URL-decoded) as a dict, names lower-cased.
 
     Raises:
-        ConfigurationError: an entry without ``=`` (naming ``where``).
+        ConfigurationError: an entry without ``=``, or a header that cannot be sent (naming
+            ``where``).
     """
     headers: dict[str, str] = {}
     for entry in value.split(","):
@@ -164,8 +179,16 @@ def parse_headers(value: str, where: str) -> dict[str, str]:
         key, sep, raw = entry.partition("=")
         if not sep or not key.strip():
             raise ConfigurationError(f"{where}: expected key=value pairs, got {entry.strip()!r}")
-        headers[urllib.parse.unquote(key.strip()).lower()] = urllib.parse.unquote(raw.strip())
+        name, text = checked_header(
+            urllib.parse.unquote(key.strip()), urllib.parse.unquote(raw.strip()), where
+        )
+        headers[name.lower()] = text
     return headers
+
+
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    """Header names lower-cased: gRPC metadata requires it (and HTTP does not mind)."""
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def _endpoint(settings: OTLPSettings, signal: str, http: bool, env: Mapping[str, str]) -> str:

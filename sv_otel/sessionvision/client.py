@@ -33,6 +33,7 @@ from sv_otel._version import __version__
 from sv_otel.batch import INGEST_PATH
 from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
+from sv_otel.headers import checked_headers
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest, build_requests
 from sv_otel.sessionvision.metrics import count_attempt
 from sv_otel.sessionvision.proxy import default_transport
@@ -128,7 +129,7 @@ class IngestClient:
                 "Content-Type": "application/json",
                 "Content-Encoding": "gzip",
                 "User-Agent": _USER_AGENT,
-                **(headers or {}),
+                **checked_headers(dict(headers or {}), "headers"),
             }
         )
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}

@@ -37,6 +37,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from sv_otel.exporter.retry import RetryPolicy
+from sv_otel.headers import checked_headers
 from sv_otel.server.registry import ComponentContext
 from sv_otel.server.section import ConfigSection
 from sv_otel.sessionvision.batching import GZIP_LEVEL
@@ -109,7 +110,7 @@ def parse_sessionvision_settings(section: ConfigSection) -> SessionvisionSetting
     batch = section.section("batch")
     settings = SessionvisionSettings(
         config=config,
-        headers=section.string_map("headers"),
+        headers=checked_headers(section.string_map("headers"), section.key_path("headers")),
         retry=RetryPolicy.from_section(section.section("retry_on_failure")),
         max_batch_events=batch.integer("max_events", DEFAULT_BATCH_EVENTS, minimum=1),
     )

@@ -26,7 +26,7 @@ async def test_exports_logs_and_traces_with_headers_and_gzip() -> None:
         settings = OTLPSettings(
             endpoint=f"127.0.0.1:{port}",
             insecure=True,
-            headers={"x-tenant": "t"},
+            headers={"X-Tenant": "t"},  # gRPC metadata names must be lower case: sent so
             compression="gzip",
         )
         for signal in ("logs", "traces"):

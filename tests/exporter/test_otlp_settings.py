@@ -71,3 +71,26 @@ def test_yaml_settings_reject_unknown_keys_and_bad_values() -> None:
     )
     assert settings.signal_endpoints == {"logs": "http://l/v1/logs"}
     assert settings.retry.max_interval == 2.0
+
+
+def test_header_names_are_lower_cased_and_unsendable_headers_refused() -> None:
+    section = ConfigSection({"headers": {"X-Scope-OrgID": "acme"}}, "exporters.otlp")
+    assert parse_otlp_settings(section, http=False).headers == {"x-scope-orgid": "acme"}
+    given = OTLPSettings(headers={"Authorization": "Bearer t"})
+    assert resolve_otlp(given, "logs", http=False, environ={}).headers == {
+        "authorization": "Bearer t"
+    }
+    env = {"OTEL_EXPORTER_OTLP_HEADERS": "X-Tenant=T1"}
+    assert resolve_otlp(OTLPSettings(), "logs", http=False, environ=env).headers == {
+        "x-tenant": "T1"  # values keep their case
+    }
+    bad_name = ConfigSection({"headers": {"bad key": "v"}}, "exporters.otlp")
+    with pytest.raises(ConfigurationError) as name:
+        parse_otlp_settings(bad_name, http=False)
+    assert name.value.message == "exporters.otlp.headers: 'bad key' is not a valid header name"
+    with pytest.raises(ConfigurationError) as value:
+        parse_headers("a=line%0Abreak", "OTEL_EXPORTER_OTLP_HEADERS")
+    assert value.value.message == (
+        "OTEL_EXPORTER_OTLP_HEADERS: the value of 'a' has characters a header cannot carry "
+        "(only printable ASCII, space and tab)"
+    )
