@@ -14,7 +14,10 @@ from typing import Final
 
 from sv_otel.errors import ConfigurationError
 
-__all__ = ["checked_header", "checked_headers"]
+__all__ = ["CREDENTIAL", "checked_header", "checked_headers", "is_credential"]
+
+CREDENTIAL: Final = "expected a non-empty string of printable ASCII without spaces"
+"""What :func:`is_credential` wants, for error messages."""
 
 _TOKEN: Final = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 
@@ -39,3 +42,10 @@ def checked_header(name: str, value: str, where: str) -> tuple[str, str]:
 def checked_headers(headers: dict[str, str], where: str) -> dict[str, str]:
     """Every header of ``headers`` through :func:`checked_header`."""
     return dict(checked_header(name, value, where) for name, value in headers.items())
+
+
+def is_credential(value: object) -> bool:
+    """Whether ``value`` can be a token clients send in a header: a non-empty string of
+    printable ASCII without spaces (an empty token, say from an empty variable, would let in
+    every client that sends an empty one)."""
+    return type(value) is str and bool(value) and all("!" <= char <= "~" for char in value)

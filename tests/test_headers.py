@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sv_otel.errors import ConfigurationError
-from sv_otel.headers import checked_header, checked_headers
+from sv_otel.headers import checked_header, checked_headers, is_credential
 from sv_otel.sessionvision import IngestClient
 
 
@@ -32,3 +32,9 @@ def test_the_ingest_client_refuses_a_header_that_would_split_its_requests() -> N
     # Its transport writes headers as they are: a line break would start a header of its own.
     with pytest.raises(ConfigurationError, match="the value of 'X-Extra'"):
         IngestClient("http://127.0.0.1:9", headers={"X-Extra": "v\r\nX-Injected: 1"})
+
+
+def test_credentials_are_non_empty_printable_ascii_without_spaces() -> None:
+    assert is_credential("sv_pub_1") and is_credential("a.b-c_d~!")
+    for bad in ("", " ", "a b", "tab\t", "naïve", "line\n", None, 5):
+        assert not is_credential(bad)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sv_otel.errors import ConfigurationError
+from sv_otel.headers import CREDENTIAL, is_credential
 from sv_otel.ingest.auth import DEFAULT_TOKEN_HEADER
 from sv_otel.ingest.cors import CorsPolicy
 from sv_otel.limits import Limits
@@ -85,7 +87,7 @@ def parse_ingest_settings(section: ConfigSection) -> IngestSettings:
         http_endpoint=http_endpoint,
         grpc_endpoint=grpc_endpoint,
         cors=cors,
-        tokens=section.strings("tokens"),
+        tokens=_tokens(section),
         token_header=token_header,
         max_request_bytes=section.size("max_request_bytes", max_body),
         limits=Limits(
@@ -98,3 +100,11 @@ def parse_ingest_settings(section: ConfigSection) -> IngestSettings:
     )
     section.finish()
     return settings
+
+
+def _tokens(section: ConfigSection) -> tuple[str, ...]:
+    tokens = section.strings("tokens")
+    for index, token in enumerate(tokens):
+        if not is_credential(token):
+            raise ConfigurationError(f"{section.key_path('tokens')}[{index}]: {CREDENTIAL}")
+    return tokens

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sv_otel.errors import ConfigurationError
+from sv_otel.headers import CREDENTIAL, is_credential
 from sv_otel.receiver.settings import (
     DEFAULT_GRPC_ADDRESS,
     DEFAULT_HEADER_TIMEOUT,
@@ -80,8 +81,8 @@ def parse_otlp_receiver_config(section: ConfigSection) -> OTLPReceiverConfig:
     listed = {name: both or protocols.has(name) for name in ("grpc", "http")}
     sections = {name: protocols.section(name) for name in listed}
     token = section.string("bearer_token", None)
-    if token is not None and (not token or not token.isprintable() or " " in token):
-        raise section.error("bearer_token", "expected a non-empty printable string without spaces")
+    if token is not None and not is_credential(token):
+        raise section.error("bearer_token", CREDENTIAL)
     grpc = http = None
     if listed["grpc"]:
         raw = sections["grpc"]

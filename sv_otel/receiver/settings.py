@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sv_otel.errors import ConfigurationError
+from sv_otel.headers import CREDENTIAL, is_credential
 
 __all__ = [
     "DEFAULT_GRPC_ADDRESS",
@@ -136,13 +137,8 @@ class ReceiverSettings:
                     f"ReceiverSettings.{name}: expected a positive integer, got {value!r}"
                 )
         token = self.bearer_token
-        if token is not None and (
-            type(token) is not str or not token or not token.isprintable() or " " in token
-        ):
-            raise ConfigurationError(
-                "ReceiverSettings.bearer_token: expected a non-empty printable string without "
-                "spaces"
-            )
+        if token is not None and not is_credential(token):
+            raise ConfigurationError(f"ReceiverSettings.bearer_token: {CREDENTIAL}")
         for origin in self.cors_allowed_origins:
             if not is_cors_origin(origin):
                 raise ConfigurationError(

@@ -51,6 +51,15 @@ def test_limits_and_timeouts() -> None:
             "receivers.sessionvision.max_events: expected an integer of at least 1",
         ),
         ({"tokens": "abc"}, "receivers.sessionvision.tokens: expected a list of strings"),
+        # An empty token (an empty variable) would admit every client sending an empty one.
+        (
+            {"tokens": ["sv_pub_1", ""]},
+            "receivers.sessionvision.tokens[1]: expected a non-empty string of printable ASCII",
+        ),
+        (
+            {"tokens": ["two words"]},
+            "receivers.sessionvision.tokens[0]: expected a non-empty string of printable ASCII",
+        ),
     ],
 )
 def test_bad_settings_name_the_key(raw: object, message: str) -> None:

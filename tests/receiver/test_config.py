@@ -132,7 +132,8 @@ def test_every_setting(certificates: Certificates) -> None:
         ),
         (
             {"bearer_token": "two words"},
-            "receivers.otlp.bearer_token: expected a non-empty printable string without spaces",
+            "receivers.otlp.bearer_token: expected a non-empty string of printable ASCII "
+            "without spaces",
         ),
         (
             {"protocols": {"grpc": {"tls": {"cert_file": "server.pem"}}}},

@@ -56,7 +56,8 @@ def test_split_address(address: str, expected: tuple[str, int]) -> None:
         ),
         (
             {"bearer_token": "two words"},
-            "ReceiverSettings.bearer_token: expected a non-empty printable string without spaces",
+            "ReceiverSettings.bearer_token: expected a non-empty string of printable ASCII "
+            "without spaces",
         ),
         (
             {"cors_allowed_origins": ("example.com",)},
