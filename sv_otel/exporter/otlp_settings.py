@@ -82,7 +82,11 @@ def parse_otlp_settings(section: ConfigSection, *, http: bool) -> OTLPSettings:
         for signal in _PATHS:
             value = section.string(f"{signal}_endpoint", None)
             if value is not None:
-                signal_endpoints[signal] = value
+                key = f"{signal}_endpoint"
+                signal_endpoints[signal] = _checked_endpoint(value, section.key_path(key), http)
+    endpoint = section.string("endpoint", None)
+    if endpoint is not None:
+        endpoint = _checked_endpoint(endpoint, section.key_path("endpoint"), http)
     tls = section.section("tls")
     insecure = tls.value("insecure")
     if insecure is not None and not isinstance(insecure, bool):
@@ -92,7 +96,7 @@ def parse_otlp_settings(section: ConfigSection, *, http: bool) -> OTLPSettings:
         raise section.error("compression", f"expected gzip or none, got {compression!r}")
     policy = RetryPolicy.from_section(section.section("retry_on_failure"))
     settings = OTLPSettings(
-        endpoint=section.string("endpoint", None),
+        endpoint=endpoint,
         signal_endpoints=signal_endpoints,
         headers=(
             _lower(checked_headers(section.string_map("headers"), section.key_path("headers")))
@@ -192,17 +196,45 @@ def _lower(headers: dict[str, str]) -> dict[str, str]:
 
 
 def _endpoint(settings: OTLPSettings, signal: str, http: bool, env: Mapping[str, str]) -> str:
+    """The endpoint for ``signal``, checked (see :func:`_checked_endpoint`)."""
     specific = settings.signal_endpoints.get(signal)
     if specific:
-        return specific
+        return _checked_endpoint(specific, f"{signal}_endpoint", http)
     if settings.endpoint:
-        return _join(settings.endpoint, signal) if http else settings.endpoint
-    specific = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+        endpoint = _checked_endpoint(settings.endpoint, "endpoint", http)
+        return _join(endpoint, signal) if http else endpoint
+    name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"
+    specific = env.get(name, "").strip()
     if specific:
-        return specific
-    generic = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-    base = generic or _DEFAULT_ENDPOINTS["http" if http else "grpc"]
+        return _checked_endpoint(specific, name, http)
+    name = "OTEL_EXPORTER_OTLP_ENDPOINT"
+    base = env.get(name, "").strip() or _DEFAULT_ENDPOINTS["http" if http else "grpc"]
+    base = _checked_endpoint(base, name, http)
     return _join(base, signal) if http else base
+
+
+def _checked_endpoint(endpoint: str, where: str, http: bool) -> str:
+    """``endpoint`` if it is an ``http://`` or ``https://`` URL with a host (and a valid port);
+    for gRPC a bare ``host:port`` is accepted too, as the Collector accepts it.
+
+    Raises:
+        ConfigurationError: naming ``where`` and what is wrong.
+    """
+    url = endpoint if "://" in endpoint or http else "//" + endpoint
+    problem = None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        problem = str(error)
+    else:
+        if parts.scheme not in (("http", "https") if "://" in url or http else ("",)):
+            problem = "expected an http:// or https:// URL"
+        elif not parts.hostname:
+            problem = "no host"
+    if problem is not None:
+        raise ConfigurationError(f"{where}: {problem} ({endpoint!r})")
+    return endpoint
 
 
 def _join(base: str, signal: str) -> str:

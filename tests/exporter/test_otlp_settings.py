@@ -94,3 +94,31 @@ def test_header_names_are_lower_cased_and_unsendable_headers_refused() -> None:
         "OTEL_EXPORTER_OTLP_HEADERS: the value of 'a' has characters a header cannot carry "
         "(only printable ASCII, space and tab)"
     )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "http", "problem"),
+    [
+        ("http://[::1", True, "Invalid IPv6 URL"),
+        ("ftp://collector:4317", False, "expected an http:// or https:// URL"),
+        ("collector:4318", True, "expected an http:// or https:// URL"),
+        ("http://collector:99999", True, "Port out of range 0-65535"),
+        ("http://", False, "no host"),
+    ],
+)
+def test_an_endpoint_that_cannot_be_reached_is_refused_at_start(
+    endpoint: str, http: bool, problem: str
+) -> None:
+    section = ConfigSection({"endpoint": endpoint}, "exporters.otlp")
+    with pytest.raises(ConfigurationError) as raised:
+        parse_otlp_settings(section, http=http)
+    assert raised.value.message == f"exporters.otlp.endpoint: {problem} ({endpoint!r})"
+    env = {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": endpoint}
+    with pytest.raises(ConfigurationError, match=r"^OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "):
+        resolve_otlp(OTLPSettings(), "logs", http=http, environ=env)
+
+
+def test_grpc_endpoints_may_be_host_and_port() -> None:
+    for endpoint in ("collector:4317", "[::1]:4317", "https://collector:4317"):
+        settings = parse_otlp_settings(ConfigSection({"endpoint": endpoint}, "e"), http=False)
+        assert resolve_otlp(settings, "logs", http=False, environ={}).endpoint == endpoint
