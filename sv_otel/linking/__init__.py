@@ -12,6 +12,7 @@
   ``opentelemetry_configurator`` entry point loads it).
 """
 
+from sv_otel.linking.binding import bind_user
 from sv_otel.linking.carriers import (
     ANONYMOUS_ID_HEADER,
     HEADERS,
@@ -20,7 +21,7 @@ from sv_otel.linking.carriers import (
     USER_ID_HEADER,
     TokenVerifier,
 )
-from sv_otel.linking.identity import SessionIdentity, bind_user, current_session
+from sv_otel.linking.identity import SessionIdentity, current_session
 from sv_otel.linking.install import LinkingSetup, instrument
 from sv_otel.linking.options import LinkingOptions
 from sv_otel.linking.processors import SessionLogRecordProcessor, SessionSpanProcessor

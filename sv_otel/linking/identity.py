@@ -5,16 +5,14 @@ context of every request it extracts (even one without a session, so the server 
 its user). Every span started and every log record emitted in that context, in child tasks and
 in threads that carry the context, reads the same object; nothing is ever ``attach()``-ed.
 
-The server binds the user it authenticated with :func:`bind_user`, typically in its auth
-dependency or middleware::
+The server adds the user it authenticated with :func:`sv_otel.bind_user`
+(:mod:`sv_otel.linking.binding`).
 
-    user = authenticate(request)
-    sv_otel.bind_user(user.id)
-
-From then on the request's spans and log records carry ``user.id``, and so do the request's
-root span and the current span, which had started before. This is the only way to ``user.id``:
-a user id the browser sends is client-asserted and goes to ``sessionvision.client.user.id``
-(unless ``trust_client_user_id`` is set).
+This module is compiled with mypyc (``pyproject.toml``), with the processors and
+:mod:`~sv_otel.linking.span_stamp`: :class:`SessionIdentity` is read on every span start, and
+compiled code reads its fields directly. Its functions check their argument types, so the
+public functions that must answer a wrong type with a :class:`~sv_otel.errors.ConfigurationError`
+live in plain Python modules.
 """
 
 from __future__ import annotations
@@ -28,11 +26,10 @@ from opentelemetry import trace
 from opentelemetry.context import Context, create_key, get_current, set_value
 
 from sv_otel.attributes import CLIENT_USER_ID, ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID
-from sv_otel.errors import ConfigurationError
 from sv_otel.linking.options import LinkingOptions
 from sv_otel.linking.span_stamp import SpanStamp
 
-__all__ = ["IDENTITY_KEY", "SessionIdentity", "bind_user", "current_session", "with_identity"]
+__all__ = ["IDENTITY_KEY", "SessionIdentity", "current_session", "with_identity"]
 
 IDENTITY_KEY: Final = create_key("sv_otel.session-identity")
 """The context key of the request's :class:`SessionIdentity`."""
@@ -48,7 +45,7 @@ class SessionIdentity:
         anonymous_id: the browser's anonymous (pseudonymous) id, or None.
         carrier: the header or baggage entry the session id came from, or None.
         verified: whether the session id came from a verified signed token.
-        user_id: the user the server authenticated (:func:`bind_user`), or None.
+        user_id: the user the server authenticated (:func:`sv_otel.bind_user`), or None.
     """
 
     session_id: str | None
@@ -98,7 +95,7 @@ class SessionIdentity:
         return None if self._root is None else self._root()
 
     def bind(self, user_id: str) -> None:
-        """Set the authenticated user (see :func:`bind_user`)."""
+        """Set the authenticated user (see :func:`sv_otel.bind_user`)."""
         self.user_id = user_id
         self._cache = None
 
@@ -112,36 +109,3 @@ def current_session(context: Context | None = None) -> SessionIdentity | None:
     """Return the session identity of ``context`` (default: the current one), or None."""
     identity = (get_current() if context is None else context).get(IDENTITY_KEY)
     return identity if isinstance(identity, SessionIdentity) else None
-
-
-def bind_user(user_id: str, *, context: Context | None = None) -> bool:
-    """Bind the user the server authenticated to the current request.
-
-    Spans started and log records emitted afterwards in the request carry ``user.id`` =
-    ``user_id``; the request's root span and the current span get it at once.
-
-    Args:
-        user_id: the authenticated user's id (trusted: it comes from the server, so it is
-            stamped as given).
-        context: the request's context; default the current one.
-
-    Returns:
-        True if the request has a session identity (the propagator extracted it) and the user
-        is bound for the rest of the request; False if there is none, in which case only the
-        current span gets ``user.id``.
-
-    Raises:
-        ConfigurationError: ``user_id`` is not a non-empty string.
-    """
-    if type(user_id) is not str or not user_id:
-        raise ConfigurationError(f"bind_user: expected a non-empty user id, got {user_id!r}")
-    identity = current_session(context)
-    current = trace.get_current_span(context)
-    if identity is not None:
-        identity.bind(user_id)
-        root = identity.root_span()
-        if root is not None and root is not current and root.is_recording():
-            root.set_attribute(USER_ID, user_id)
-    if current.is_recording():
-        current.set_attribute(USER_ID, user_id)
-    return identity is not None

@@ -17,6 +17,9 @@ A log record keeps every attribute it already has. A span is stamped as it start
 the SDK's re-validation when it provably changes nothing): to record another session on a span,
 set ``session.id`` on it after it has started; the later value wins.
 
+This module is compiled with mypyc (``pyproject.toml``; :meth:`SessionSpanProcessor.on_start`
+runs for every span); both processors stay open to subclassing.
+
 Add the log processor **before** the processors that export (``SimpleLogRecordProcessor``
 exports inside ``emit``, so a processor added after it is too late); span processors may come
 in any order, since attributes set at start are there when the span ends.
@@ -28,6 +31,7 @@ import logging
 from collections.abc import Iterable, MutableMapping
 from typing import Final
 
+from mypy_extensions import mypyc_attr
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context, get_current
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
@@ -83,6 +87,7 @@ class _FailureLog:
             )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SessionSpanProcessor(SpanProcessor):
     """Stamps the request's session on every span it starts (see the module docstring).
 
@@ -157,6 +162,7 @@ class SessionSpanProcessor(SpanProcessor):
         return True
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SessionLogRecordProcessor(LogRecordProcessor):
     """Stamps the session of a log record's context on the record (see the module docstring).
 

@@ -6,27 +6,28 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from opentelemetry import context as otel_context
+from opentelemetry._logs import LogRecord
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.threading import ThreadingInstrumentor
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Span, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from sv_otel import ConfigurationError, SessionLogRecordProcessor, SessionSpanProcessor
 from sv_otel.ids import session_trace_id
-from sv_otel.linking import LinkingOptions, SessionIdentity
+from sv_otel.linking import SessionIdentity
 from sv_otel.linking.identity import with_identity
 from sv_otel.linking.processors import session_link_context
-from sv_otel.linking.span_stamp import SpanStamp
 from tests.linking._apps import SESSION
 
 STAMP = {"session.id": SESSION, "enduser.pseudo.id": "anon-1"}
@@ -253,21 +254,36 @@ def test_an_unknown_vendor_alias_fails_fast() -> None:
     )
 
 
-class BrokenIdentity(SessionIdentity):
-    def stamp(self, options: LinkingOptions) -> SpanStamp:
-        raise RuntimeError("stamp bug")
+class BrokenSpan(Span):
+    """An SDK span whose parent cannot be read: a stand-in for any failure inside ``on_start``."""
+
+    @property
+    def parent(self) -> SpanContext | None:
+        raise RuntimeError("parent bug")
 
 
 def test_the_processors_never_raise_into_the_application(
     pipeline: Pipeline, caplog: pytest.LogCaptureFixture
 ) -> None:
-    context = with_identity(BrokenIdentity(SESSION), Context())
+    span_processor = SynchronousMultiSpanProcessor()
+    span_processor.add_span_processor(SessionSpanProcessor())
+    span_processor.add_span_processor(SimpleSpanProcessor(pipeline.spans))
+    span_context = SpanContext(0x1F, 0x2F, is_remote=False, trace_flags=TraceFlags(1))
+    log_processor = SessionLogRecordProcessor()
     with caplog.at_level(logging.DEBUG, logger="sv_otel.linking.processors"):
         for _ in range(3):
-            pipeline.tracer.start_span("survives", context=context).end()
-            pipeline.logger.emit(body="survives", context=context)
+            # A fresh identity each time, so on_start asks for the span's parent.
+            span = BrokenSpan("survives", span_context, span_processor=span_processor)
+            span.start(parent_context=request_context())
+            span.end()
+            # Attributes another processor has frozen: the stamp cannot be written.
+            record = ReadWriteLogRecord(LogRecord(body="survives", context=request_context()))
+            record.log_record.attributes = BoundedAttributes(
+                attributes={"frozen": True}, immutable=True
+            )
+            log_processor.on_emit(record)
+            assert dict(record.log_record.attributes or {}) == {"frozen": True}
     assert len(pipeline.spans.get_finished_spans()) == 3
-    assert len(pipeline.logs.get_finished_logs()) == 3
     levels = [(record.levelname, record.getMessage()) for record in caplog.records]
     assert levels == [
         (
@@ -300,3 +316,26 @@ def test_the_span_processor_lifecycle_methods() -> None:
     assert processor.force_flush() is True
     processor.on_end(object())
     processor.shutdown()
+
+
+def test_the_processors_can_be_subclassed(pipeline: Pipeline) -> None:
+    class TenantSpanProcessor(SessionSpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            super().on_start(span, parent_context)
+            span.set_attribute("tenant", "acme")
+
+    class TenantLogRecordProcessor(SessionLogRecordProcessor):
+        def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+            super().on_emit(log_record)
+            attributes = log_record.log_record.attributes
+            assert isinstance(attributes, MutableMapping)
+            attributes["tenant"] = "acme"
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(TenantSpanProcessor())
+    tracer_provider.add_span_processor(SimpleSpanProcessor(pipeline.spans))
+    tracer_provider.get_tracer("t").start_span("sub", context=request_context()).end()
+    assert pipeline.attributes("sub") == {**STAMP, "tenant": "acme"}
+    record = ReadWriteLogRecord(LogRecord(body="sub", context=request_context()))
+    TenantLogRecordProcessor().on_emit(record)
+    assert dict(record.log_record.attributes or {}) == {**STAMP, "tenant": "acme"}
