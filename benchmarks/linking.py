@@ -40,8 +40,8 @@ The last line printed is one JSON object with the ratios.
 
 CPU times on a loaded machine are noisy; instruction counts are not. ``--only baseline`` /
 ``--only session`` make typical server spans and nothing else, for ``valgrind --tool=callgrind``
-(``PYTHONHASHSEED=0``); the difference between ``--spans 1000`` and ``--spans 0``, divided by
-1000, is the instructions per span.
+(with ``PYTHONHASHSEED=0``, under ``setarch -R``); the difference between ``--spans 1000`` and
+``--spans 0``, divided by 1000, is the instructions per span.
 """
 
 from __future__ import annotations
