@@ -30,6 +30,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
+    """One asyncio event loop for every async test (anyio keeps its runner while this lives).
+
+    grpc.aio delivers completions from its poller thread to the loop a channel or server was
+    made on; with a loop per test, a late completion of an earlier test's channel could land
+    on that test's closed loop, and the error surfaced in whichever test ran then.
+    """
     return "asyncio"
