@@ -25,6 +25,7 @@ from sv_otel.errors import ConfigurationError
 __all__ = [
     "DEFAULT_INACTIVITY_TIMEOUT",
     "DEFAULT_MAX_DURATION",
+    "DEFAULT_MAX_MEMORY_BYTES",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_PROJECT_ID",
     "EVENTS_FILE",
@@ -55,6 +56,9 @@ DEFAULT_PROJECT_ID: Final = "sv_otel"
 DEFAULT_MAX_SESSIONS: Final = 100_000
 """Sessions tracked at once; past it the least recently active one is ended ("evicted")."""
 
+DEFAULT_MAX_MEMORY_BYTES: Final = 256 * 1024 * 1024
+"""The estimated memory of the tracked sessions together; past it the least recently active end."""
+
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
@@ -67,6 +71,10 @@ class SessionConfig:
             reason ``max_duration`` (default 24 hours).
         max_sessions: sessions tracked at once (default 100 000). A new session past the cap
             ends the least recently active one with reason ``evicted``.
+        max_memory_bytes: the memory the tracked sessions may take together, as estimated by
+            :mod:`sv_otel.sessions.memory` (default 256 MiB; a session takes about 1 KB
+            typically, at most about 50 KB). Past it, the least recently active sessions end
+            with reason ``evicted``.
         max_ended: ids of ended sessions remembered, so that their late events never start them
             again (default 1 000 000; the oldest are forgotten first).
         max_identities: anonymous and user ids whose last session is remembered for
@@ -87,6 +95,7 @@ class SessionConfig:
     inactivity_timeout: float = DEFAULT_INACTIVITY_TIMEOUT
     max_duration: float = DEFAULT_MAX_DURATION
     max_sessions: int = DEFAULT_MAX_SESSIONS
+    max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES
     max_ended: int = 1_000_000
     max_identities: int = 1_000_000
     idle_gap: float = 60.0
@@ -114,9 +123,9 @@ class SessionConfig:
             raise ConfigurationError(
                 f"SessionConfig.end_on_shutdown: expected a boolean, got {self.end_on_shutdown!r}"
             )
-        if self.max_sessions < 1 or self.max_file_bytes < 1:
-            name = "max_sessions" if self.max_sessions < 1 else "max_file_bytes"
-            raise ConfigurationError(f"SessionConfig.{name}: must be at least 1")
+        for name in ("max_sessions", "max_memory_bytes", "max_file_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"SessionConfig.{name}: must be at least 1")
         if type(self.project_id) is not str or not self.project_id:
             raise ConfigurationError("SessionConfig.project_id: expected a non-empty string")
         if self.session_url is not None and "{session_id}" not in self.session_url:

@@ -18,9 +18,12 @@ and the clocks (:meth:`poll`, :meth:`shutdown`); each call's starting and ending
 a :class:`~sv_otel.sessions.run.Run`.
 
 **Bounded state and eviction.** At most ``max_sessions`` sessions are tracked (in memory and in
-the state database). A new session past the cap ends the least recently active one (by the
-server's clock) with reason ``evicted``: its summary is written and its later events pass through
-without lifecycle events, like every late event of an ended session. Ended ids are remembered
+the state database), taking at most ``max_memory_bytes`` of memory together, as estimated by
+:mod:`sv_otel.sessions.memory` (one session takes about 1 KB typically, and its own bounds keep it
+under about 50 KB whatever its events say). A new session past the cap, or events that take the
+sessions past the memory bound, end the least recently active ones (by the server's clock) with
+reason ``evicted``: a summary is written and later events pass through without lifecycle events,
+like every late event of an ended session. Ended ids are remembered
 (``max_ended``, oldest forgotten first); only a session whose id was forgotten could start twice.
 
 **Restarts.** Every call commits its changes before returning, so a new processor on the same
@@ -58,7 +61,7 @@ from sv_otel.event import Event
 from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
 from sv_otel.sessions.jsonlines import RotatingJsonLines
 from sv_otel.sessions.run import Known, Run, identities_of
-from sv_otel.sessions.state import LIFECYCLE_EVENTS, SessionState
+from sv_otel.sessions.state import LIFECYCLE_EVENTS, SessionState, memory_bytes
 from sv_otel.sessions.store import SessionStore
 from sv_otel.sessions.summary import highlight_document
 
@@ -94,6 +97,7 @@ class SessionLifecycleProcessor:
         # inactivity timeout and eviction), _by_start oldest first (for the maximum duration).
         self._by_seen: dict[str, SessionState] = {}
         self._by_start: dict[str, SessionState] = {}
+        self._memory = 0  # the estimated memory of the tracked sessions together
         try:
             with self._store.locked():
                 self._store.save_settings(
@@ -115,9 +119,12 @@ class SessionLifecycleProcessor:
             raise ConfigurationError(
                 f"{self._directory}: unreadable session state ({exc})"
             ) from None
+        for state in states:
+            state.memory_bytes = memory_bytes(state)
         self._by_seen = {state.session_id: state for state in states}
         by_start = sorted(states, key=lambda state: state.first_seen_ms)
         self._by_start = {state.session_id: state for state in by_start}
+        self._memory = sum(state.memory_bytes for state in states)
 
     def __len__(self) -> int:
         """The number of sessions being tracked."""
@@ -138,7 +145,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = Run(self.config, self._by_seen, self._by_start)
+                run = Run(self.config, self._by_seen, self._by_start, self._memory)
                 try:
                     known = self._known(events)
                 except sqlite3.Error as exc:
@@ -160,7 +167,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = Run(self.config, self._by_seen, self._by_start)
+                run = Run(self.config, self._by_seen, self._by_start, self._memory)
                 timeout = self.config.inactivity_timeout_ms
                 for state in list(self._by_seen.values()):
                     if now_ms - state.last_seen_ms < timeout:
@@ -185,7 +192,7 @@ class SessionLifecycleProcessor:
             try:
                 with self._store.locked():
                     self._sync_or_warn()
-                    run = Run(self.config, self._by_seen, self._by_start)
+                    run = Run(self.config, self._by_seen, self._by_start, self._memory)
                     if self.config.end_on_shutdown:
                         for state in list(self._by_seen.values()):
                             run.end(state, "shutdown")
@@ -245,10 +252,16 @@ class SessionLifecycleProcessor:
         states, ended = found
         by_seen, by_start = self._by_seen, self._by_start
         for session_id in ended:
-            by_seen.pop(session_id, None)
+            gone = by_seen.pop(session_id, None)
             by_start.pop(session_id, None)
+            if gone is not None:
+                self._memory -= gone.memory_bytes
         for state in sorted(states, key=lambda state: state.last_seen_ms):
-            by_seen.pop(state.session_id, None)
+            state.memory_bytes = memory_bytes(state)
+            replaced = by_seen.pop(state.session_id, None)
+            if replaced is not None:
+                self._memory -= replaced.memory_bytes
+            self._memory += state.memory_bytes
             by_seen[state.session_id] = state  # the most recently seen go last
         for state in sorted(states, key=lambda state: state.first_seen_ms):
             by_start[state.session_id] = state  # keeps its place, or joins the end
@@ -282,6 +295,7 @@ class SessionLifecycleProcessor:
             if run.recorded:
                 self._events.append(run.recorded)
             self._store.commit(run.changes)
+            self._memory = run.memory
         except (OSError, sqlite3.Error) as exc:
             self._load()  # back to what is on disk
             raise QueueFullError(

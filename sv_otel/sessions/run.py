@@ -53,7 +53,8 @@ class Run:
     """The work of one processor call: output events, changes to commit, lines to write.
 
     ``by_seen`` and ``by_start`` are the processor's tracked sessions (least recently seen
-    first, oldest first); the run updates them in place as it starts and ends sessions.
+    first, oldest first); the run updates them in place as it starts and ends sessions, and
+    keeps ``memory``, their estimated memory together, up to date.
     """
 
     __slots__ = (
@@ -63,7 +64,9 @@ class Run:
         "config",
         "idle_gap_ms",
         "longest_ms",
+        "max_memory",
         "max_sessions",
+        "memory",
         "out",
         "record_events",
         "recorded",
@@ -76,6 +79,7 @@ class Run:
         config: SessionConfig,
         by_seen: dict[str, SessionState],
         by_start: dict[str, SessionState],
+        memory: int,
     ) -> None:
         self.config = config
         self.by_seen = by_seen
@@ -84,6 +88,8 @@ class Run:
         self.timeout_ms = config.inactivity_timeout_ms
         self.longest_ms = config.max_duration_ms
         self.max_sessions = config.max_sessions
+        self.max_memory = config.max_memory_bytes
+        self.memory = memory
         self.record_events = config.record_events
         self.out: list[Event] = []
         self.changes = Changes()
@@ -115,7 +121,9 @@ class Run:
             self.by_seen[session_id] = state
         if event.user_id is not None and event.user_id != state.user_id:
             self._remember(f"u:{event.user_id}", session_id, known)  # identified mid-session
+        before = state.memory_bytes
         observe(state, event, now_ms, self.idle_gap_ms)
+        self.memory += state.memory_bytes - before
         self.changes.upserted[session_id] = state
         self.out.append(event)
         if state.recorded < self.record_events:
@@ -123,11 +131,15 @@ class Run:
             self.recorded.append(_JSON.encode(event))
         if len(self.by_seen) > self.max_sessions:
             self.end(next(iter(self.by_seen.values())), "evicted")
+        # This session is the most recently seen, so it is the last to go.
+        while self.memory > self.max_memory and len(self.by_seen) > 1:
+            self.end(next(iter(self.by_seen.values())), "evicted")
 
     def end(self, state: SessionState, reason: str) -> None:
         """End ``state``'s session: emit ``session.end``, write its summary, forget it."""
         del self.by_seen[state.session_id]
         del self.by_start[state.session_id]
+        self.memory -= state.memory_bytes
         self.changes.ended[state.session_id] = None
         end = Event(
             event=SESSION_END,
@@ -157,6 +169,7 @@ class Run:
         state = new_state(event, now_ms, previous)
         self.by_seen[event.session_id] = state
         self.by_start[event.session_id] = state
+        self.memory += state.memory_bytes
         props = {}
         if event.event == START_EVENT:
             props = {k: v for k, v in event.properties.items() if type(v) is str and k[:1] != "$"}

@@ -8,6 +8,7 @@ YAML, in the Collector's vocabulary (every key optional; the defaults are
         inactivity_timeout: 30m     # --session-timeout SECONDS
         max_duration: 24h
         max_sessions: 100000        # tracked at once; past it the least recently active ends
+        max_memory: 256MiB          # their estimated memory; past it the least recently active end
         max_ended: 1000000          # ended ids remembered (late events never restart them)
         max_identities: 1000000     # visitors whose last session is remembered (previous id)
         idle_gap: 60s               # longer gaps are left out of the active length
@@ -82,6 +83,7 @@ def parse_sessions_settings(section: ConfigSection) -> SessionsSettings:
         ),
         max_duration=_positive_duration(section, "max_duration", _DEFAULTS.max_duration),
         max_sessions=section.integer("max_sessions", _DEFAULTS.max_sessions, minimum=1),
+        max_memory_bytes=section.size("max_memory", _DEFAULTS.max_memory_bytes),
         max_ended=section.integer("max_ended", _DEFAULTS.max_ended),
         max_identities=section.integer("max_identities", _DEFAULTS.max_identities),
         idle_gap=_positive_duration(section, "idle_gap", _DEFAULTS.idle_gap),

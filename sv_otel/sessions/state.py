@@ -24,8 +24,12 @@ The rules, all in the tables below:
   ``$exception``...), when it is not the session's own trace id.
 
 State is bounded: at most :data:`MAX_ENTRIES` traits, registered properties and metadata entries
-each (later keys are dropped), values up to :data:`MAX_VALUE_CHARS` characters (as JSON), and at
-most :data:`MAX_TRACE_IDS` linked trace ids.
+each (later keys are dropped), values up to :data:`MAX_VALUE_CHARS` characters (as JSON), about
+8 KB of memory for the three together (:mod:`sv_otel.sessions.memory`; an entry that would go
+past it is dropped, and a new value that would take an entry past it leaves the entry as it
+was), and at most :data:`MAX_TRACE_IDS` linked trace ids. ``SessionState.memory_bytes``
+estimates what the session takes: :func:`observe` keeps it up to date, :func:`memory_bytes`
+computes it afresh.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ import msgspec
 
 from sv_otel.event import Event, JSONValue
 from sv_otel.ids import session_trace_id
+from sv_otel.sessions.memory import (
+    BASE_BYTES,
+    MAX_PROPERTIES_BYTES,
+    TRACE_ID_BYTES,
+    entry_bytes,
+    text_bytes,
+)
 
 __all__ = [
     "ERROR_EVENTS",
@@ -55,6 +66,7 @@ __all__ = [
     "SessionState",
     "decode_state",
     "encode_state",
+    "memory_bytes",
     "new_state",
     "observe",
 ]
@@ -97,6 +109,13 @@ _WORST: Final = (len(_SOURCE_OF), "")
 MAX_ENTRIES: Final = 64
 MAX_VALUE_CHARS: Final = 1024
 MAX_TRACE_IDS: Final = 64
+_TEXT_FIELDS: Final = (
+    "session_id",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    *SUMMARY_SOURCES,
+)
 
 _HEX: Final = frozenset("0123456789abcdef")
 _ABSENT: JSONValue = object()
@@ -134,6 +153,10 @@ class SessionState(msgspec.Struct, kw_only=True, omit_defaults=True):
     metadata: dict[str, str] = {}
     trace_ids: list[str] = []
     recorded: int = 0
+    properties_bytes: int = 0
+    """The estimated memory of ``traits``, ``registered`` and ``metadata``."""
+    memory_bytes: int = 0
+    """The estimated memory of the whole session (:func:`memory_bytes`)."""
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -143,13 +166,30 @@ _JSON = msgspec.json.Encoder()
 
 def new_state(event: Event, now_ms: int, previous_id: str | None) -> SessionState:
     """Return the state of a session whose first event is ``event`` (not yet observed)."""
-    return SessionState(
+    state = SessionState(
         session_id=event.session_id,
         first_seen_ms=now_ms,
         last_seen_ms=now_ms,
         started_at=event.timestamp,
         last_active_at=event.timestamp,
         previous_id=previous_id,
+    )
+    state.memory_bytes = memory_bytes(state)
+    return state
+
+
+def memory_bytes(state: SessionState) -> int:
+    """Estimate the memory ``state`` takes, from scratch (also recounting its properties)."""
+    properties = 0
+    for entries in (state.traits, state.registered, state.metadata):
+        for key, value in entries.items():
+            properties += entry_bytes(key, value, MAX_VALUE_CHARS)
+    state.properties_bytes = properties
+    return (
+        BASE_BYTES
+        + properties
+        + sum(text_bytes(getattr(state, name)) for name in _TEXT_FIELDS)
+        + TRACE_ID_BYTES * len(state.trace_ids)
     )
 
 
@@ -173,9 +213,11 @@ def observe(state: SessionState, event: Event, now_ms: int, idle_gap_ms: int) ->
         state.errors_count += 1
     if name in PAGE_EVENTS:
         state.pages_count += 1
-    if event.user_id is not None:
+    if event.user_id is not None and event.user_id != state.user_id:
+        state.memory_bytes += text_bytes(event.user_id) - text_bytes(state.user_id)
         state.user_id = event.user_id
-    if event.anonymous_id is not None:
+    if event.anonymous_id is not None and event.anonymous_id != state.anonymous_id:
+        state.memory_bytes += text_bytes(event.anonymous_id) - text_bytes(state.anonymous_id)
         state.anonymous_id = event.anonymous_id
     props = event.properties
     if not props:
@@ -191,7 +233,9 @@ def observe(state: SessionState, event: Event, now_ms: int, idle_gap_ms: int) ->
                 best[field] = (rank, value)
     if best is not None:
         for field, (_, value) in best.items():
-            setattr(state, field, value[:MAX_VALUE_CHARS])
+            kept = value[:MAX_VALUE_CHARS]
+            state.memory_bytes += text_bytes(kept) - text_bytes(getattr(state, field))
+            setattr(state, field, kept)
     if name.startswith("$"):
         _observe_special(state, name, props)
     trace_id = props.get("trace_id")
@@ -214,33 +258,40 @@ def _observe_special(state: SessionState, name: str, props: dict[str, JSONValue]
         extra = props.get("$set")
         if type(extra) is dict:
             for key, value in extra.items():
-                _put(state.traits, key, value)
+                _put(state, state.traits, key, value)
         registered = state.registered
         for key, value in props.items():
             if not key.startswith("$") and registered.get(key, _ABSENT) != value:
-                _put(state.traits, key, value)
+                _put(state, state.traits, key, value)
     elif name == START_EVENT:
         for key, value in props.items():
             if not key.startswith("$") and type(value) is str:
-                _put(state.metadata, key, value)
+                _put(state, state.metadata, key, value)
     elif name not in NOT_AUTOMATIC:
         for key, value in props.items():
             if not key.startswith("$"):
-                _put(state.registered, key, value)
+                _put(state, state.registered, key, value)
 
 
-def _put(target: dict[str, JSONValue], key: str, value: JSONValue) -> None:
-    if key not in target and len(target) >= MAX_ENTRIES:
-        return
-    if len(key) > MAX_VALUE_CHARS:
-        return
-    kind = type(value)
-    if kind is str:
-        if len(value) > MAX_VALUE_CHARS:
+def _put(state: SessionState, target: dict[str, JSONValue], key: str, value: JSONValue) -> None:
+    old = target.get(key, _ABSENT)
+    if old is _ABSENT:
+        if len(target) >= MAX_ENTRIES or len(key) > MAX_VALUE_CHARS:
             return
-    elif (kind is dict or kind is list) and len(_JSON.encode(value)) > MAX_VALUE_CHARS:
+        freed = 0
+    elif old == value:
+        return
+    else:
+        freed = entry_bytes(key, old, MAX_VALUE_CHARS)
+    size = entry_bytes(key, value, MAX_VALUE_CHARS)
+    if size < 0:
+        return
+    stored = state.properties_bytes - freed + size
+    if stored > MAX_PROPERTIES_BYTES:
         return
     target[key] = value
+    state.memory_bytes += stored - state.properties_bytes
+    state.properties_bytes = stored
 
 
 def _link_trace(state: SessionState, trace_id: str) -> None:
@@ -251,3 +302,4 @@ def _link_trace(state: SessionState, trace_id: str) -> None:
     if trace_id == session_trace_id(state.session_id).hex():
         return
     state.trace_ids.append(trace_id)
+    state.memory_bytes += TRACE_ID_BYTES

@@ -33,6 +33,8 @@ def test_defaults_and_milliseconds() -> None:
         ({"idle_gap": "60"}, "SessionConfig.idle_gap: expected a positive number of seconds, "
          "got '60'"),
         ({"max_sessions": 0}, "SessionConfig.max_sessions: must be at least 1"),
+        ({"max_memory_bytes": 0}, "SessionConfig.max_memory_bytes: must be at least 1"),
+        ({"max_file_bytes": 0}, "SessionConfig.max_file_bytes: must be at least 1"),
         ({"max_ended": -1}, "SessionConfig.max_ended: expected a non-negative integer, got -1"),
         ({"record_events": True}, "SessionConfig.record_events: expected a non-negative "
          "integer, got True"),

@@ -116,6 +116,37 @@ def test_the_cap_evicts_the_least_recently_active_session(tmp_path: Path) -> Non
     processor.close()
 
 
+def test_the_memory_bound_evicts_the_least_recently_active_sessions(tmp_path: Path) -> None:
+    def heavy(sid: str) -> Event:  # about 7.8 KB of traits
+        return ev("$identify", sid=sid, **{f"t{i}": f"{sid}{i}" + "x" * 1000 for i in range(7)})
+
+    config = SessionConfig(max_memory_bytes=20_000)
+    processor = SessionLifecycleProcessor(tmp_path, config)
+    processor.process([heavy("s1"), heavy("s2")], now_ms=0)
+    processor.process([ev("$click", sid="s1")], now_ms=10)  # s1 is now the most recent
+    out = processor.process([heavy("s3")], now_ms=20)
+    assert _names(out) == [("session.start", "s3"), ("$identify", "s3"), ("session.end", "s2")]
+    assert out[2].properties["$session.end_reason"] == "evicted"
+    assert len(processor) == 2
+    # Small sessions still fit beside them; ending one frees its share.
+    out = processor.process([ev(sid=f"small{i}") for i in range(3)], now_ms=30)
+    assert [name for name, _ in _names(out)].count("session.end") == 0
+    processor.close()
+
+    # A restart counts the memory of the sessions it takes over.
+    processor = SessionLifecycleProcessor(tmp_path, config)
+    out = processor.process([heavy("s4")], now_ms=40)
+    assert ("session.end", "s1") in _names(out)  # the least recently active heavy one
+    assert len(processor) == 5
+    # One session alone over the bound is kept: it is the one being tracked.
+    tiny = SessionLifecycleProcessor(tmp_path / "tiny", SessionConfig(max_memory_bytes=1000))
+    out = tiny.process([heavy("alone")], now_ms=0)
+    assert _names(out) == [("session.start", "alone"), ("$identify", "alone")]
+    assert len(tiny) == 1
+    tiny.close()
+    processor.close()
+
+
 def test_replayed_lifecycle_events_change_nothing(tmp_path: Path) -> None:
     processor = SessionLifecycleProcessor(tmp_path, CONFIG)
     out = processor.process([ev()], now_ms=0)

@@ -31,6 +31,7 @@ def test_every_key_is_read() -> None:
             "inactivity_timeout": "5m",
             "max_duration": "2h",
             "max_sessions": 10,
+            "max_memory": "64MiB",
             "max_ended": 20,
             "max_identities": 30,
             "idle_gap": "30s",
@@ -46,6 +47,7 @@ def test_every_key_is_read() -> None:
         inactivity_timeout=300,
         max_duration=7200,
         max_sessions=10,
+        max_memory_bytes=64 << 20,
         max_ended=20,
         max_identities=30,
         idle_gap=30,
@@ -83,9 +85,11 @@ def test_tokens_last_as_long_as_a_session_can_unless_told() -> None:
          "expected a link template containing {session_id}, got 'https://replay.example.com/'"),
         ({"max_file_size": "huge"}, "processors.sessions.max_file_size: expected a size such as "
          "64MiB or a number of bytes, got a string ('huge')"),
+        ({"max_memory": 0}, "processors.sessions.max_memory: expected a size of at least 1 "
+         "byte, got 0"),
         ({"timeout": "5m"}, "processors.sessions.timeout: unknown key (expected one of: "
          "end_on_shutdown, idle_gap, inactivity_timeout, max_duration, max_ended, "
-         "max_file_size, max_identities, max_sessions, project_id, record_events, "
+         "max_file_size, max_identities, max_memory, max_sessions, project_id, record_events, "
          "session_url, start)"),
         ({"start": None}, "processors.sessions.start.secret: required when the start endpoint "
          "is enabled (set it, or pass --session-secret or SV_OTEL_SESSION_SECRET; 32 random "
@@ -102,8 +106,8 @@ def test_tokens_last_as_long_as_a_session_can_unless_told() -> None:
     ],
     ids=[
         "zero-timeout", "bad-duration", "no-sessions", "negative", "not-bool", "empty-project",
-        "url-template", "bad-size", "unknown-key", "no-secret", "short-secret", "number-secret",
-        "short-ttl", "start-unknown-key",
+        "url-template", "bad-size", "zero-memory", "unknown-key", "no-secret", "short-secret",
+        "number-secret", "short-ttl", "start-unknown-key",
     ],
 )  # fmt: skip
 def test_bad_settings_name_the_key(raw: dict[str, Any], message: str) -> None:

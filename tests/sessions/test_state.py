@@ -6,6 +6,7 @@ from typing import Any
 
 from sv_otel import Event
 from sv_otel.ids import session_trace_id
+from sv_otel.sessions.memory import MAX_PROPERTIES_BYTES
 from sv_otel.sessions.state import (
     MAX_ENTRIES,
     MAX_TRACE_IDS,
@@ -13,6 +14,7 @@ from sv_otel.sessions.state import (
     SessionState,
     decode_state,
     encode_state,
+    memory_bytes,
     new_state,
     observe,
 )
@@ -97,6 +99,40 @@ def test_entries_are_bounded_in_number_and_size() -> None:
     assert len(state.registered) == MAX_ENTRIES
     assert state.registered["k0"] == "changed"  # existing keys still update
     assert "big" not in state.registered and "nested" not in state.registered
+
+
+def test_traits_registered_and_metadata_share_one_memory_budget() -> None:
+    big = {f"k{i}": f"{i}" + "x" * 1000 for i in range(20)}
+    state = _state(ev("$identify", **big), ev("$pageview", **big), ev("$start", **big))
+    assert 0 < state.properties_bytes <= MAX_PROPERTIES_BYTES
+    kept = len(state.traits) + len(state.registered) + len(state.metadata)
+    assert kept == 7  # about 1.1 KB each: the rest did not fit
+    assert state.traits and not state.registered and not state.metadata
+    # A new value that does not fit leaves the entry as it was; one that fits replaces it.
+    observe(state, ev("$identify", k0="é" * 1000), now_ms=0, idle_gap_ms=GAP)  # 4 KB
+    assert state.traits["k0"] == "0" + "x" * 1000
+    observe(state, ev("$identify", k0="short"), now_ms=0, idle_gap_ms=GAP)
+    assert state.traits["k0"] == "short"
+    assert state.properties_bytes <= MAX_PROPERTIES_BYTES
+
+
+def test_the_memory_estimate_is_kept_up_to_date_and_bounded() -> None:
+    hostile = {f"k{i}": "\U0001f600" * MAX_VALUE_CHARS for i in range(MAX_ENTRIES)}
+    summary = {f"dollar_{name}": "\U0001f600" * 5000 for name in ("user_agent", "os", "browser")}
+    events = [
+        ev("$pageview", user="u" * 300, anon="a" * 300, **summary, **hostile),
+        ev("$identify", user="u2", nested=[[[]] * 100], **hostile),
+        ev("$start", **{k: "m" * MAX_VALUE_CHARS for k in hostile}),
+        *[ev("$span", trace_id=f"{i:032x}") for i in range(1, 2 * MAX_TRACE_IDS)],
+        ev("$pageview", dollar_user_agent="short", dollar_os="Linux"),
+    ]
+    state = new_state(events[0], now_ms=0, previous_id=None)
+    for event in events:
+        observe(state, event, now_ms=0, idle_gap_ms=GAP)
+        kept, properties = state.memory_bytes, state.properties_bytes
+        assert memory_bytes(state) == kept  # from scratch: the same
+        assert state.properties_bytes == properties
+    assert kept < 50_000
 
 
 def test_linked_trace_ids_are_checked_deduplicated_and_bounded() -> None:
