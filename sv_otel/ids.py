@@ -19,9 +19,14 @@ __all__ = ["run_span_id", "session_trace_id"]
 _NIL = bytes(16)
 
 
-@lru_cache(maxsize=65_536)
 def session_trace_id(session_id: str) -> bytes:
     """Return the 16-byte trace id of ``session_id`` (see the module docstring)."""
+    if len(session_id) <= _CACHED_CHARS:
+        return _cached_trace_id(session_id)
+    return _trace_id(session_id)
+
+
+def _trace_id(session_id: str) -> bytes:
     if len(session_id) == 36:
         try:
             parsed = uuid.UUID(session_id)
@@ -31,6 +36,11 @@ def session_trace_id(session_id: str) -> bytes:
             if str(parsed) == session_id and parsed.bytes != _NIL:
                 return parsed.bytes
     return hashlib.sha256(b"sessionvision.session:" + session_id.encode()).digest()[:16]
+
+
+_CACHED_CHARS = 256
+"""Ids up to this long are cached (the cache holds at most about 65 536 x 0.4 KB)."""
+_cached_trace_id = lru_cache(maxsize=65_536)(_trace_id)
 
 
 def run_span_id(

@@ -219,6 +219,8 @@ def _text(buf: bytes, start: int, end: int) -> str:
 
 
 _CACHE_LIMIT = 65_536
+_CACHED_BYTES = 512
+"""The longest encoded attribute cached: a cache holds at most about _CACHE_LIMIT x 1 KB."""
 _cache: dict[bytes, Attribute] = {}
 
 
@@ -226,8 +228,8 @@ def decode_attribute(buf: bytes, start: int, end: int) -> Attribute:
     """Decode the ``KeyValue`` in ``buf[start:end]`` and map its key to the event side.
 
     Attributes with a scalar value are cached by their encoded bytes (the same session id, URL or
-    browser name arrives thousands of times); object and array values are decoded afresh so that
-    no two events share a mutable value.
+    browser name arrives thousands of times), up to 512 bytes long; object and array values are
+    decoded afresh so that no two events share a mutable value.
     """
     raw = buf[start:end]
     hit = _cache.get(raw)
@@ -235,7 +237,7 @@ def decode_attribute(buf: bytes, start: int, end: int) -> Attribute:
         return hit
     key, value = _key_and_value(buf, start, end, 0)
     attribute = (key, _SLOTS.get(key, SLOT_PROPERTY), property_key(key), value)
-    if type(value) is not dict and type(value) is not list:
+    if type(value) is not dict and type(value) is not list and end - start <= _CACHED_BYTES:
         if len(_cache) >= _CACHE_LIMIT:
             _cache.clear()
         _cache[raw] = attribute

@@ -18,7 +18,15 @@ from typing import Final
 
 from sv_otel.event import JSONValue
 
-__all__ = ["CACHE_LIMIT", "AttributeEncoder", "encode_any", "field", "pack_fixed64", "varint"]
+__all__ = [
+    "CACHED_CHARS",
+    "CACHE_LIMIT",
+    "AttributeEncoder",
+    "encode_any",
+    "field",
+    "pack_fixed64",
+    "varint",
+]
 
 pack_fixed64: Callable[[int], bytes] = struct.Struct("<Q").pack
 _pack_double: Callable[[float], bytes] = struct.Struct("<d").pack
@@ -83,6 +91,11 @@ def _key_value(key: str, value: JSONValue) -> bytes:
 CACHE_LIMIT: Final = 65_536
 """The most entries any encoding cache holds before it is emptied (memory stays bounded)."""
 
+CACHED_CHARS: Final = 256
+"""The longest string (key, value, name or id) any translation cache keeps: longer ones are
+encoded afresh each time, so that a cache holds at most about CACHE_LIMIT x 1 KB, whatever the
+input (long values rarely repeat, and their encoding costs little beside their size)."""
+
 
 def _same_key(key: str) -> str:
     return key
@@ -94,14 +107,18 @@ class _Key:
     __slots__ = ("double_head", "false", "field", "ints", "strings", "true")
 
     def __init__(self, tag: bytes, attribute: str) -> None:
-        raw = attribute.encode()
-        self.field = b"\x0a" + varint(len(raw)) + raw
+        self.field = _key_field(attribute)
         # A double is always a 9-byte AnyValue, so everything before its 8 bytes is fixed.
         self.double_head = tag + varint(len(self.field) + 11) + self.field + b"\x12\x09\x21"
         self.true = _complete(tag, self.field, b"\x10\x01")
         self.false = _complete(tag, self.field, b"\x10\x00")
         self.strings: dict[str, bytes] = {}
         self.ints: dict[int, bytes] = {}
+
+
+def _key_field(attribute: str) -> bytes:
+    raw = attribute.encode()
+    return b"\x0a" + varint(len(raw)) + raw
 
 
 def _complete(tag: bytes, key_field: bytes, any_value: bytes) -> bytes:
@@ -120,8 +137,9 @@ class AttributeEncoder:
 
     Values repeat a lot (session ids, URLs, browser names, small counts), so the whole encoded
     field of every string and integer value is cached per key, and a double only needs its eight
-    bytes appended to a cached head. All caches are emptied when they hold more than 65 536
-    entries, so memory stays bounded whatever the input.
+    bytes appended to a cached head. Keys and strings longer than :data:`CACHED_CHARS` are
+    not cached, and all caches are emptied when they hold more than 65 536 entries, so memory
+    stays bounded whatever the input.
     """
 
     __slots__ = ("_keys", "_rename", "_size", "_tag")
@@ -136,11 +154,15 @@ class AttributeEncoder:
         """Return the complete attribute field for ``key: value``."""
         entry = self._keys.get(key)
         if entry is None:
+            if len(key) > CACHED_CHARS:
+                return _complete(self._tag, _key_field(self._rename(key)), encode_any(value))
             entry = self._add_key(key)
         kind = type(value)
         if kind is str:
             cached = entry.strings.get(value)
             if cached is None:
+                if len(value) > CACHED_CHARS:
+                    return _complete(self._tag, entry.field, encode_any(value))
                 cached = self._remember(entry, key, value)
             return cached
         if kind is float:

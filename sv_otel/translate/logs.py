@@ -25,6 +25,7 @@ from sv_otel.event import Event
 from sv_otel.ids import session_trace_id
 from sv_otel.translate._encode import (
     CACHE_LIMIT,
+    CACHED_CHARS,
     AttributeEncoder,
     field,
     pack_fixed64,
@@ -149,15 +150,17 @@ def _remember_head(identity: _Identity) -> bytes:
         head += _ATTRIBUTE.encode(USER_ID, user_id)
     if anonymous_id is not None:
         head += _ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, anonymous_id)
-    if len(_HEADS) >= CACHE_LIMIT:
-        _HEADS.clear()
-    _HEADS[identity] = head
+    if len(head) <= 4 * CACHED_CHARS:
+        if len(_HEADS) >= CACHE_LIMIT:
+            _HEADS.clear()
+        _HEADS[identity] = head
     return head
 
 
 def _remember_name(name: str) -> bytes:
     encoded = field(b"\x62", name.encode())
-    if len(_NAMES) >= CACHE_LIMIT:
-        _NAMES.clear()
-    _NAMES[name] = encoded
+    if len(name) <= CACHED_CHARS:
+        if len(_NAMES) >= CACHE_LIMIT:
+            _NAMES.clear()
+        _NAMES[name] = encoded
     return encoded
