@@ -38,9 +38,9 @@ def _trace_id(session_id: str) -> bytes:
     return hashlib.sha256(b"sessionvision.session:" + session_id.encode()).digest()[:16]
 
 
-_CACHED_CHARS = 256
-"""Ids up to this long are cached (the cache holds at most about 65 536 x 0.4 KB)."""
-_cached_trace_id = lru_cache(maxsize=65_536)(_trace_id)
+_CACHED_CHARS = 64
+"""Ids up to this long are cached (UUIDs are 36): the cache takes at most about 8 MB."""
+_cached_trace_id = lru_cache(maxsize=16_384)(_trace_id)
 
 
 def run_span_id(

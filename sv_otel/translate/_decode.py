@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from sv_otel.attributes import ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID, property_key
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import JSONValue
+from sv_otel.translate._encode import CACHE_BYTES, ENTRY_BYTES
 
 __all__ = [
     "MALFORMED",
@@ -218,19 +219,25 @@ def _text(buf: bytes, start: int, end: int) -> str:
         raise InvalidOTLPError("protobuf: a string field is not valid UTF-8") from None
 
 
-_CACHE_LIMIT = 65_536
 _CACHED_BYTES = 512
-"""The longest encoded attribute cached: a cache holds at most about _CACHE_LIMIT x 1 KB."""
+"""The longest encoded attribute cached."""
+_CACHE_BYTES = 8 * CACHE_BYTES
+"""What the cache may take: more than the encoders' (attributes arrive from many more sources:
+every backend's own), 32 MiB."""
 _cache: dict[bytes, Attribute] = {}
+_cache_bytes = 0
+"""What ``_cache`` takes, estimated: three times each entry's bytes plus ENTRY_BYTES."""
 
 
 def decode_attribute(buf: bytes, start: int, end: int) -> Attribute:
     """Decode the ``KeyValue`` in ``buf[start:end]`` and map its key to the event side.
 
     Attributes with a scalar value are cached by their encoded bytes (the same session id, URL or
-    browser name arrives thousands of times), up to 512 bytes long; object and array values are
-    decoded afresh so that no two events share a mutable value.
+    browser name arrives thousands of times), up to 512 bytes long, and the cache is emptied when
+    it takes more than 32 MiB; object and array values
+    are decoded afresh so that no two events share a mutable value.
     """
+    global _cache_bytes
     raw = buf[start:end]
     hit = _cache.get(raw)
     if hit is not None:
@@ -238,7 +245,9 @@ def decode_attribute(buf: bytes, start: int, end: int) -> Attribute:
     key, value = _key_and_value(buf, start, end, 0)
     attribute = (key, _SLOTS.get(key, SLOT_PROPERTY), property_key(key), value)
     if type(value) is not dict and type(value) is not list and end - start <= _CACHED_BYTES:
-        if len(_cache) >= _CACHE_LIMIT:
+        if _cache_bytes >= _CACHE_BYTES:
             _cache.clear()
+            _cache_bytes = 0
         _cache[raw] = attribute
+        _cache_bytes += 3 * len(raw) + 2 * ENTRY_BYTES
     return attribute

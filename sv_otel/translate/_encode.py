@@ -20,7 +20,8 @@ from sv_otel.event import JSONValue
 
 __all__ = [
     "CACHED_CHARS",
-    "CACHE_LIMIT",
+    "CACHE_BYTES",
+    "ENTRY_BYTES",
     "AttributeEncoder",
     "encode_any",
     "field",
@@ -88,13 +89,18 @@ def _key_value(key: str, value: JSONValue) -> bytes:
     return b"\x0a" + varint(len(raw)) + raw + field(b"\x12", encode_any(value))
 
 
-CACHE_LIMIT: Final = 65_536
-"""The most entries any encoding cache holds before it is emptied (memory stays bounded)."""
+CACHE_BYTES: Final = 4 * 1024 * 1024
+"""The memory any translation cache may take (estimated as :data:`ENTRY_BYTES` an entry plus
+twice its encoded bytes); past it the cache is emptied, so memory stays bounded whatever the
+input."""
+
+ENTRY_BYTES: Final = 128
+"""What a cache entry takes beyond its bytes: object headers and its dict slot."""
 
 CACHED_CHARS: Final = 256
 """The longest string (key, value, name or id) any translation cache keeps: longer ones are
-encoded afresh each time, so that a cache holds at most about CACHE_LIMIT x 1 KB, whatever the
-input (long values rarely repeat, and their encoding costs little beside their size)."""
+encoded afresh each time (long values rarely repeat, and their encoding costs little beside
+their size)."""
 
 
 def _same_key(key: str) -> str:
@@ -138,17 +144,17 @@ class AttributeEncoder:
     Values repeat a lot (session ids, URLs, browser names, small counts), so the whole encoded
     field of every string and integer value is cached per key, and a double only needs its eight
     bytes appended to a cached head. Keys and strings longer than :data:`CACHED_CHARS` are
-    not cached, and all caches are emptied when they hold more than 65 536 entries, so memory
-    stays bounded whatever the input.
+    not cached, and the caches are emptied when they take more than :data:`CACHE_BYTES`, so
+    memory stays bounded whatever the input.
     """
 
-    __slots__ = ("_keys", "_rename", "_size", "_tag")
+    __slots__ = ("_bytes", "_keys", "_rename", "_tag")
 
     def __init__(self, tag: bytes, rename: Callable[[str], str] = _same_key) -> None:
         self._tag = tag
         self._rename = rename
         self._keys: dict[str, _Key] = {}
-        self._size = 0
+        self._bytes = 0
 
     def encode(self, key: str, value: JSONValue) -> bytes:
         """Return the complete attribute field for ``key: value``."""
@@ -177,23 +183,24 @@ class AttributeEncoder:
         return _complete(self._tag, entry.field, encode_any(value))
 
     def _add_key(self, key: str) -> _Key:
-        if len(self._keys) >= CACHE_LIMIT:
+        if self._bytes >= CACHE_BYTES:
             self._forget()
         entry = self._keys[key] = _Key(self._tag, self._rename(key))
+        self._bytes += 8 * len(entry.field) + 6 * ENTRY_BYTES  # its four fields, two dicts
         return entry
 
     def _remember(self, entry: _Key, key: str, value: JSONValue) -> bytes:
         encoded = _complete(self._tag, entry.field, encode_any(value))
-        if self._size >= CACHE_LIMIT:
+        if self._bytes >= CACHE_BYTES:
             self._forget()
-            entry = self._keys[key] = _Key(self._tag, self._rename(key))
+            entry = self._add_key(key)
         if type(value) is str:
             entry.strings[value] = encoded
         else:
             entry.ints[value] = encoded
-        self._size += 1
+        self._bytes += 2 * len(encoded) + ENTRY_BYTES
         return encoded
 
     def _forget(self) -> None:
         self._keys.clear()
-        self._size = 0
+        self._bytes = 0

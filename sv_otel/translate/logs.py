@@ -24,8 +24,9 @@ from sv_otel.attributes import ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID, attribute
 from sv_otel.event import Event
 from sv_otel.ids import session_trace_id
 from sv_otel.translate._encode import (
-    CACHE_LIMIT,
+    CACHE_BYTES,
     CACHED_CHARS,
+    ENTRY_BYTES,
     AttributeEncoder,
     field,
     pack_fixed64,
@@ -140,6 +141,17 @@ _HEADS: Final[dict[_Identity, bytes]] = {}
 """The encoded trace id and identity attributes of each (session, user, anonymous) id seen."""
 _NAMES: Final[dict[str, bytes]] = {}
 """The encoded ``event_name`` field of each event name seen."""
+_cached_bytes = 0
+"""What ``_HEADS`` and ``_NAMES`` take together, estimated; past CACHE_BYTES both are emptied."""
+
+
+def _spend(size: int) -> None:
+    global _cached_bytes
+    if _cached_bytes >= CACHE_BYTES:
+        _HEADS.clear()
+        _NAMES.clear()
+        _cached_bytes = 0
+    _cached_bytes += size
 
 
 def _remember_head(identity: _Identity) -> bytes:
@@ -151,8 +163,7 @@ def _remember_head(identity: _Identity) -> bytes:
     if anonymous_id is not None:
         head += _ATTRIBUTE.encode(ENDUSER_PSEUDO_ID, anonymous_id)
     if len(head) <= 4 * CACHED_CHARS:
-        if len(_HEADS) >= CACHE_LIMIT:
-            _HEADS.clear()
+        _spend(3 * len(head) + 4 * ENTRY_BYTES)  # the head, the ids and the tuple
         _HEADS[identity] = head
     return head
 
@@ -160,7 +171,6 @@ def _remember_head(identity: _Identity) -> bytes:
 def _remember_name(name: str) -> bytes:
     encoded = field(b"\x62", name.encode())
     if len(name) <= CACHED_CHARS:
-        if len(_NAMES) >= CACHE_LIMIT:
-            _NAMES.clear()
+        _spend(2 * len(encoded) + 2 * ENTRY_BYTES)
         _NAMES[name] = encoded
     return encoded

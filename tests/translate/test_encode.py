@@ -9,7 +9,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from sv_otel.attributes import attribute_key
-from sv_otel.translate._encode import CACHE_LIMIT, AttributeEncoder
+from sv_otel.translate._encode import CACHE_BYTES, ENTRY_BYTES, AttributeEncoder
 
 
 def official(key: str, value: Any) -> KeyValue:
@@ -83,8 +83,12 @@ def test_rename_maps_property_keys_to_attribute_keys() -> None:
 
 def test_the_cache_stays_bounded_and_correct_past_its_limit() -> None:
     encoder = AttributeEncoder(b"\x32")
-    for number in range(CACHE_LIMIT + 10):
+    emptied, previous = 0, 0
+    for number in range(CACHE_BYTES // ENTRY_BYTES + 10):
         value = f"value-{number}" if number % 2 else number
         (attribute,) = LogRecord.FromString(encoder.encode(f"key-{number % 7}", value)).attributes
         assert attribute == official(f"key-{number % 7}", value)
-    assert encoder._size <= CACHE_LIMIT
+        emptied += encoder._bytes < previous
+        previous = encoder._bytes
+        assert previous <= CACHE_BYTES + 1024
+    assert emptied >= 1
