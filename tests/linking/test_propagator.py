@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,12 +14,11 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util._importlib_metadata import entry_points
 
-from sv_otel import ConfigurationError, SessionPropagator, SessionSpanProcessor
+from sv_otel import ConfigurationError, SessionPropagator
 from sv_otel.linking import current_session
 from sv_otel.linking.environment_variables import SV_OTEL_SESSION_SECRET
 from tests.linking._apps import SESSION, linking_attributes, sign, verify
@@ -28,16 +26,6 @@ from tests.linking._apps import SESSION, linking_attributes, sign, verify
 COMPOSITE = CompositePropagator(
     [TraceContextTextMapPropagator(), W3CBaggagePropagator(), SessionPropagator()]
 )
-
-
-@pytest.fixture
-def tracing() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SessionSpanProcessor())
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider, exporter
-    provider.shutdown()
 
 
 def stamped(
