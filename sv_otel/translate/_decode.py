@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from sv_otel.attributes import ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID, property_key
 from sv_otel.errors import InvalidOTLPError
-from sv_otel.event import JSONValue
+from sv_otel.event import Event, JSONValue
 from sv_otel.translate._encode import CACHE_BYTES, ENTRY_BYTES
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "fixed64",
     "iter_fields",
     "malformed",
+    "own_event",
     "read_varint",
     "skip_field",
 ]
@@ -251,3 +252,33 @@ def decode_attribute(buf: bytes, start: int, end: int) -> Attribute:
         _cache[raw] = attribute
         _cache_bytes += 3 * len(raw) + 2 * ENTRY_BYTES
     return attribute
+
+
+def own_event(
+    name: str,
+    timestamp: int,
+    props: dict[str, JSONValue],
+    session_id: JSONValue,
+    user_id: JSONValue,
+    anonymous_id: JSONValue,
+) -> Event | None:
+    """The event of a record or span event sv_otel wrote, from the parts its reader found.
+
+    None when the parts cannot be one of ours (no name, or an id that is not a string): the
+    caller then reads the telemetry as backend telemetry.
+    """
+    if (
+        not name
+        or type(session_id) is not str
+        or (user_id is not None and type(user_id) is not str)
+        or (anonymous_id is not None and type(anonymous_id) is not str)
+    ):
+        return None
+    return Event(
+        event=name,
+        timestamp=timestamp,
+        properties=props,
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        session_id=session_id,
+    )

@@ -27,6 +27,7 @@ from sv_otel.translate._decode import (
     fixed64,
     iter_fields,
     malformed,
+    own_event,
     read_varint,
     skip_field,
 )
@@ -124,21 +125,7 @@ def _own_record(buf: bytes, start: int, end: int) -> Event | None:
             if number in _LOG_RECORD_FIELDS:
                 return None  # a field sv_otel never writes: read it as backend telemetry
             pos = after  # a field LogRecord does not have: ignored, as parsers do
-    if (
-        not name
-        or type(session_id) is not str
-        or (user_id is not None and type(user_id) is not str)
-        or (anonymous_id is not None and type(anonymous_id) is not str)
-    ):
-        return None
-    return Event(
-        event=name,
-        timestamp=timestamp,
-        properties=props,
-        anonymous_id=anonymous_id,
-        user_id=user_id,
-        session_id=session_id,
-    )
+    return own_event(name, timestamp, props, session_id, user_id, anonymous_id)
 
 
 def _backend_record(

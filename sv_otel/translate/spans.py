@@ -41,6 +41,7 @@ from sv_otel.translate._decode import (
     fixed64,
     iter_fields,
     malformed,
+    own_event,
 )
 from sv_otel.translate._encode import AttributeEncoder, field, pack_fixed64, varint
 from sv_otel.translate._envelope import ResourceLike, encode_request, iter_scopes
@@ -193,20 +194,7 @@ def _own_event(buf: bytes, start: int, end: int, session_id: str) -> Event | Non
             timestamp = fixed64(buf, a)[0] // 1_000_000
         elif number == 2 and wire == 2:
             name = buf[a:b].decode()
-    if (
-        not name
-        or (user_id is not None and type(user_id) is not str)
-        or (anonymous_id is not None and type(anonymous_id) is not str)
-    ):
-        return None
-    return Event(
-        event=name,
-        timestamp=timestamp,
-        properties=props,
-        anonymous_id=anonymous_id,
-        user_id=user_id,
-        session_id=session_id,
-    )
+    return own_event(name, timestamp, props, session_id, user_id, anonymous_id)
 
 
 def _backend_span(buf: bytes, start: int, end: int, resource: dict[str, JSONValue]) -> list[Event]:
