@@ -101,11 +101,15 @@ def create_http_app(
             for signal in SIGNALS
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=_cors(settings),
         exception_handlers={HTTPException: _http_exception},
     )
+    # "/v1/logs/" is a wrong path, as it is to the Collector: answer 404 naming the right one,
+    # not a redirect (whose Location, built from the Host header, may not even be reachable).
+    app.router.redirect_slashes = False
+    return app
 
 
 def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings) -> Endpoint:
@@ -184,9 +188,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     if status == 405 and signal is not None:
         failure = Failure(405, _UNIMPLEMENTED, f"{request.method}: use POST", "unsupported")
         return _failure(signal, failure, json=json, headers={"Allow": "POST"})
-    failure = Failure(
-        status, _NOT_FOUND, f"{request.url.path[:200]}: no such endpoint", "unsupported"
-    )
+    path = request.url.path
+    message = f"{path[:200]}: no such endpoint"
+    meant = BY_PATH.get(path.rstrip("/"))
+    if meant is not None:
+        message += f" (the OTLP/HTTP path is {meant.path})"
+    failure = Failure(status, _NOT_FOUND, message, "unsupported")
     return Response(
         encode_status(failure, json=json), status, media_type=JSON if json else PROTOBUF
     )

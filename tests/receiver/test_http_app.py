@@ -174,6 +174,14 @@ def test_unknown_paths_get_404(http: httpx.Client) -> None:
     assert _status(response).message == "/v1/profiles: no such endpoint"
 
 
+@pytest.mark.parametrize("path", ["/v1/logs/", "/v1/traces//"])
+def test_a_trailing_slash_gets_404_naming_the_path(http: httpx.Client, path: str) -> None:
+    response = http.post(path, content=b"", headers=PROTOBUF)
+    assert response.status_code == 404
+    right = path.rstrip("/")
+    assert _status(response).message == f"{path}: no such endpoint (the OTLP/HTTP path is {right})"
+
+
 @pytest.mark.parametrize(
     ("encoding", "body", "message"),
     [
