@@ -10,11 +10,16 @@ import zlib
 
 from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, UnsupportedEncodingError
 
-__all__ = ["GZIP_MAGIC", "decompress_body"]
+__all__ = ["GZIP_MAGIC", "MAX_GZIP_MEMBERS", "decompress_body"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_NAMES = frozenset({"gzip", "x-gzip"})
 _IDENTITY_NAMES = frozenset({"", "identity"})
+_FEED_BYTES = 64 * 1024
+
+MAX_GZIP_MEMBERS = 1024
+"""The most gzip members a body may hold. Senders write one (browsers' ``CompressionStream``,
+the OTel exporters, ``gzip``); thousands of empty ones would only cost time to walk."""
 
 
 def decompress_body(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
@@ -43,24 +48,41 @@ def decompress_body(body: bytes, content_encoding: str | None, max_bytes: int) -
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:
+    """Decode every gzip member of ``body`` within one output budget, in time linear in its size.
+
+    A gzip file may hold several members back to back. Each decoder is fed bounded slices of a
+    view of the body, so what it leaves over (its ``unused_data``, a copy) is at most one slice:
+    handing each member the rest of the body would copy it once per member, quadratic in a
+    body of thousands of empty members. Trailing NUL padding is accepted, as ``gunzip`` does.
+    """
+    view = memoryview(body)
+    size = len(body)
     chunks: list[bytes] = []
     budget = max_bytes
-    data = body
+    offset = 0
+    members = 0
     try:
-        # A gzip file may hold several members back to back; decode them all within one budget.
         while True:
+            members += 1
+            if members > MAX_GZIP_MEMBERS:
+                raise InvalidBatchError(f"body: more than {MAX_GZIP_MEMBERS} gzip members")
             decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            chunk = decoder.decompress(data, budget + 1)
-            if len(chunk) > budget:
-                raise PayloadTooLargeError(
-                    f"body: decompresses to more than the limit of {max_bytes} bytes"
-                )
-            if not decoder.eof:
-                raise InvalidBatchError("body: truncated gzip stream")
-            chunks.append(chunk)
-            budget -= len(chunk)
-            data = decoder.unused_data
-            if not data.strip(b"\x00"):
+            while not decoder.eof:
+                if offset >= size:
+                    raise InvalidBatchError("body: truncated gzip stream")
+                piece = view[offset : offset + _FEED_BYTES]
+                chunk = decoder.decompress(piece, budget + 1)
+                if len(chunk) > budget:
+                    raise PayloadTooLargeError(
+                        f"body: decompresses to more than the limit of {max_bytes} bytes"
+                    )
+                chunks.append(chunk)
+                budget -= len(chunk)
+                # Within the budget, the decoder took all it was given but what follows its end.
+                offset += len(piece) - len(decoder.unused_data)
+            if offset == size or (
+                body[offset] == 0 and body.count(b"\x00", offset) == size - offset
+            ):
                 break
     except zlib.error as exc:
         raise InvalidBatchError(f"body: invalid gzip data ({exc})") from None
