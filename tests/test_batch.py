@@ -212,6 +212,47 @@ def test_float_out_of_range_is_rejected_per_event() -> None:
     ]
 
 
+def _event_text(session: str, value: str) -> bytes:
+    return (
+        f'{{"event":"a","timestamp":1,"sessionId":"{session}","properties":{{"{value}":"{value}"}}}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("escaped", "text"),
+    [
+        ("x\\ud83d", "x\ufffd"),  # an emoji cut after its first half
+        ("\\ude00y", "\ufffdy"),  # ... or before its second
+        ("\\udfff\\ud800", "\ufffd\ufffd"),  # two halves in the wrong order
+        ("\\ud83d\\ude00", "\U0001f600"),  # a whole pair is the emoji
+        ("\\\\ud800", "\\ud800"),  # an escaped backslash: the text \ud800, not an escape
+    ],
+    ids=["high", "low", "reversed", "pair", "backslash"],
+)
+def test_lone_surrogate_escapes_become_replacement_characters(escaped: str, text: str) -> None:
+    # JSON.stringify writes a lone surrogate as an escape; msgspec refuses it, the event stays.
+    data = b"[" + _event_text(escaped, escaped) + b"," + body(event_json())[1:]
+    batch = parse_batch(data)
+    assert batch.rejected == []
+    assert batch.events[0].session_id == text
+    assert batch.events[0].properties == {text: text}
+    assert batch.events[1] == EXPECTED
+    assert dump_events(batch.events)  # every string is text now: it encodes
+
+
+def test_lone_surrogates_are_replaced_next_to_a_number_out_of_range() -> None:
+    data = (
+        b'[{"event":"a","timestamp":1,"sessionId":"s","properties":{"v":1e400}},'
+        + _event_text("s\\ud800", "p")
+        + b"]"
+    )
+    batch = parse_batch(data)
+    assert [event.session_id for event in batch.events] == ["s\ufffd"]
+    assert batch.rejected == [
+        Rejection(0, "events[0].properties.v: number is out of the range of a 64-bit float")
+    ]
+
+
 def test_limits_are_configurable() -> None:
     limits = Limits(max_events=1, max_string_length=3, max_depth=1, max_properties=2)
     with pytest.raises(PayloadTooLargeError):

@@ -51,7 +51,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -152,8 +153,9 @@ class SessionLifecycleProcessor:
                     raise QueueFullError(
                         f"session state: could not be read ({exc}); try again", retry_after=1.0
                     ) from None
-                for event in events:
-                    run.add(event, now_ms, known)
+                with self._undo_on_error():
+                    for event in events:
+                        run.add(event, now_ms, known)
                 self._commit(run)
                 return run.out
 
@@ -169,15 +171,16 @@ class SessionLifecycleProcessor:
                 self._sync()
                 run = Run(self.config, self._by_seen, self._by_start, self._memory)
                 timeout = self.config.inactivity_timeout_ms
-                for state in list(self._by_seen.values()):
-                    if now_ms - state.last_seen_ms < timeout:
-                        break
-                    run.end(state, "timeout")
                 longest = self.config.max_duration_ms
-                for state in list(self._by_start.values()):
-                    if now_ms - state.first_seen_ms < longest:
-                        break
-                    run.end(state, "max_duration")
+                with self._undo_on_error():
+                    for state in list(self._by_seen.values()):
+                        if now_ms - state.last_seen_ms < timeout:
+                            break
+                        run.end(state, "timeout")
+                    for state in list(self._by_start.values()):
+                        if now_ms - state.first_seen_ms < longest:
+                            break
+                        run.end(state, "max_duration")
                 self._commit(run)
                 return run.out
 
@@ -284,6 +287,15 @@ class SessionLifecycleProcessor:
         for event in new.values():
             identities.update(identities_of(event))
         return Known(self._store.ended(new), self._store.last_sessions(identities))
+
+    @contextmanager
+    def _undo_on_error(self) -> Iterator[None]:
+        """A run changes the tracked sessions in place: if building it fails, reload them."""
+        try:
+            yield
+        except Exception:
+            self._load()
+            raise
 
     def _commit(self, run: Run) -> None:
         """Write the run's files, then its state changes; on failure, forget the run."""

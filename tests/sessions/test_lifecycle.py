@@ -228,6 +228,23 @@ def test_a_failed_save_changes_nothing_and_asks_to_retry(
     assert [e.properties["$session.events_count"] for e in ends] == [2, 1]
 
 
+def test_a_batch_that_fails_midway_leaves_the_tracked_sessions_as_they_were(
+    tmp_path: Path,
+) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
+    processor.process([ev(sid="s1")], now_ms=0)
+    # Not text: parse_batch refuses such an event, but a processor cannot assume its caller did.
+    unwritable = ev("$click", sid="s2", x="\ud800")
+    with pytest.raises(UnicodeEncodeError):
+        processor.process([ev(sid="s2"), unwritable], now_ms=10)
+    assert len(processor) == 1  # s2, started in place before the failure, is not tracked
+    assert processor.summary("s2") is None
+    out = processor.process([ev(sid="s2")], now_ms=20)
+    assert _names(out) == [("session.start", "s2"), ("$pageview", "s2")]
+    ends = processor.shutdown(now_ms=30)
+    assert [e.properties["$session.events_count"] for e in ends] == [1, 1]
+
+
 def test_an_unreadable_state_asks_to_retry_and_counts_sessions_as_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
