@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from sv_otel.attributes import SCOPE_NAME, SERVICE_NAME
+from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import JSONValue
-from sv_otel.translate._decode import decode_any, iter_fields
+from sv_otel.translate._decode import decode_any, iter_fields, read_varint, skip_field
 from sv_otel.translate._encode import AttributeEncoder, field, varint
 
 __all__ = [
@@ -78,11 +79,17 @@ def _plain(value: object) -> JSONValue:
 
 
 class Scope:
-    """One ``Scope*`` block of a request: its resource's attributes, its name, and its records."""
+    """One ``Scope*`` block of a request: its resource's attributes, its name, and its records.
+
+    ``records`` yields the records' positions as it is iterated: a request of millions of empty
+    records (two bytes each) must not cost a list of millions of positions before any is read.
+    """
 
     __slots__ = ("name", "records", "resource")
 
-    def __init__(self, resource: dict[str, JSONValue], name: str, records: list[tuple[int, int]]):
+    def __init__(
+        self, resource: dict[str, JSONValue], name: str, records: Iterator[tuple[int, int]]
+    ):
         self.resource = resource
         self.name = name
         self.records = records
@@ -92,31 +99,36 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
     """Yield every scope block of an OTLP logs or traces request, with record positions.
 
     Also reads the deprecated ``instrumentation_library_*`` blocks (field 1000) that old SDKs
-    still send: they have the scope block's shape.
+    still send: they have the scope block's shape. Nothing is collected ahead: a block's
+    resource and name are looked up before its records are walked, since encoders write them
+    first (and where one does not, they are found wherever they are).
     """
     for number, wire, start, end in iter_fields(buf, 0, len(buf)):
         if number != 1 or wire != 2:
             continue
-        resource: dict[str, JSONValue] = {}
-        blocks: list[tuple[int, int]] = []
+        resource: dict[str, JSONValue] | None = None
         for inner, inner_wire, a, b in iter_fields(buf, start, end):
             if inner_wire != 2:
                 continue
-            if inner == 1:
-                resource = _attributes(buf, a, b, 1)
-            elif inner in (2, 1000):
-                blocks.append((a, b))
-        for a, b in blocks:
-            name = ""
-            records: list[tuple[int, int]] = []
-            for inner, inner_wire, s, e in iter_fields(buf, a, b):
-                if inner_wire != 2:
-                    continue
-                if inner == 2:
-                    records.append((s, e))
-                elif inner == 1:
-                    name = _scope_name(buf, s, e)
-            yield Scope(resource, name, records)
+            if inner == 2 or inner == 1000:
+                if resource is None:
+                    resource = _resource(buf, start, end)
+                yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
+
+
+def _resource(buf: bytes, start: int, end: int) -> dict[str, JSONValue]:
+    """The attributes of a ``Resource*`` block's resource (field 1), wherever it is."""
+    resource: dict[str, JSONValue] = {}
+    for a, b in _fields(buf, start, end, 1):
+        resource = _attributes(buf, a, b, 1)
+    return resource
+
+
+def _fields(buf: bytes, start: int, end: int, number: int) -> Iterator[tuple[int, int]]:
+    """Yield the positions of every length-delimited field ``number`` in ``buf[start:end]``."""
+    for n, wire, a, b in iter_fields(buf, start, end):
+        if n == number and wire == 2:
+            yield a, b
 
 
 def _attributes(buf: bytes, start: int, end: int, number: int) -> dict[str, JSONValue]:
@@ -135,8 +147,36 @@ def _attributes(buf: bytes, start: int, end: int, number: int) -> dict[str, JSON
     return out
 
 
+def _records(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield the positions of a scope block's records (field 2), stepping over its other fields."""
+    pos = start
+    while pos < end:
+        if buf[pos] == 0x12:  # field 2, length-delimited: a record
+            length, a = read_varint(buf, pos + 1)
+            pos = a + length
+            if pos > end:
+                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+            yield a, pos
+        else:
+            pos = skip_field(buf, pos, end)[1]
+
+
 def _scope_name(buf: bytes, start: int, end: int) -> str:
-    for n, wire, a, b in iter_fields(buf, start, end):
-        if n == 1 and wire == 2:
-            return buf[a:b].decode("utf-8", "replace")
-    return ""
+    """The name of a scope block's scope (field 1 of its field 1), wherever they are.
+
+    Every field of the block is looked at, as a parser would merge a repeated ``scope``; the
+    records are stepped over without being read, which costs little next to reading them.
+    """
+    name = ""
+    pos = start
+    while pos < end:
+        if buf[pos] == 0x0A:  # field 1, length-delimited: the scope
+            length, a = read_varint(buf, pos + 1)
+            pos = a + length
+            if pos > end:
+                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+            for c, d in _fields(buf, a, pos, 1):
+                name = buf[c:d].decode("utf-8", "replace")
+        else:
+            pos = skip_field(buf, pos, end)[1]
+    return name
