@@ -34,6 +34,7 @@ from sv_otel.errors import (
     SvOtelError,
     UnsupportedEncodingError,
     UnsupportedMediaTypeError,
+    ValueTooDeepError,
 )
 from sv_otel.event import Event
 from sv_otel.limits import Limits
@@ -93,6 +94,7 @@ __all__ = [
     "TranslationStats",
     "UnsupportedEncodingError",
     "UnsupportedMediaTypeError",
+    "ValueTooDeepError",
     "__version__",
     "bind_user",
     "current_session",

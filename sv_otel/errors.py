@@ -11,6 +11,7 @@ Every error that sv_otel raises on purpose derives from :class:`SvOtelError`. Ea
     |   +-- UnsupportedMediaTypeError 415 a Content-Type that is not a sessionvision batch
     |   +-- RequestTimeoutError      408  the body did not arrive in time (slow-loris)
     +-- InvalidOTLPError             400  OTLP data (protobuf or JSON) that cannot be decoded
+    |   +-- ValueTooDeepError        400  a record's value nests too deep (only it is rejected)
     +-- AuthenticationError          401  no project token where one is required
     |   +-- PermissionDeniedError    403  a project token that is not configured
     +-- QueueFullError               503  the durable queue is full: try again after ``retry_after``
@@ -50,6 +51,7 @@ __all__ = [
     "SvOtelError",
     "UnsupportedEncodingError",
     "UnsupportedMediaTypeError",
+    "ValueTooDeepError",
 ]
 
 
@@ -97,6 +99,15 @@ class InvalidOTLPError(SvOtelError):
     """OTLP protobuf or OTLP/JSON data that cannot be decoded."""
 
     status_hint: ClassVar[int] = 400
+
+
+class ValueTooDeepError(InvalidOTLPError):
+    """An ``AnyValue`` nested deeper than the readers follow, in a message that is otherwise sound.
+
+    The readers reject the record (or span) holding it, in ``partial_success``, and read the rest
+    of the request; other parsers read such a value, so refusing the whole request would lose
+    records no one could fault.
+    """
 
 
 class AuthenticationError(SvOtelError):

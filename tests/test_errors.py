@@ -21,6 +21,7 @@ from sv_otel.errors import (
     SvOtelError,
     UnsupportedEncodingError,
     UnsupportedMediaTypeError,
+    ValueTooDeepError,
 )
 
 
@@ -35,6 +36,7 @@ from sv_otel.errors import (
         (PermissionDeniedError("x"), 403),
         (OverloadedError("x"), 503),
         (InvalidOTLPError("x"), 400),
+        (ValueTooDeepError("x"), 400),
         (AuthenticationError("x"), 401),
         (QueueFullError("x"), 503),
         (RetryableExportError("x"), 503),

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from sv_otel.attributes import ENDUSER_PSEUDO_ID, SESSION_ID, USER_ID, property_key
-from sv_otel.errors import InvalidOTLPError
+from sv_otel.errors import InvalidOTLPError, ValueTooDeepError
 from sv_otel.event import Event, JSONValue
 from sv_otel.translate._encode import CACHE_BYTES, ENTRY_BYTES
 
@@ -174,7 +174,7 @@ def _skip_group(buf: bytes, pos: int, end: int, number: int) -> int:
 def decode_any(buf: bytes, pos: int, end: int, depth: int = 0) -> JSONValue:
     """Decode an ``AnyValue`` body into JSON (``bytes_value`` becomes base64 text)."""
     if depth > MAX_VALUE_DEPTH:
-        raise InvalidOTLPError(f"AnyValue: nested deeper than {MAX_VALUE_DEPTH} levels")
+        raise ValueTooDeepError(f"AnyValue: nested deeper than {MAX_VALUE_DEPTH} levels")
     value: JSONValue = None
     for number, wire, a, b in iter_fields(buf, pos, end):
         if number == 1 and wire == 2:

@@ -14,7 +14,7 @@ from typing import Final
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from sv_otel.attributes import SCOPE_NAME
-from sv_otel.errors import InvalidOTLPError
+from sv_otel.errors import InvalidOTLPError, ValueTooDeepError
 from sv_otel.event import Event, JSONValue
 from sv_otel.translate import backend
 from sv_otel.translate._decode import (
@@ -59,9 +59,12 @@ def logs_to_events(
         for scope in iter_scopes(buf):
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
-                event: Event | str | None = _own_record(buf, start, end) if own else None
-                if event is None:
-                    event = _backend_record(buf, start, end, scope.resource)
+                try:
+                    event: Event | str | None = _own_record(buf, start, end) if own else None
+                    if event is None:
+                        event = _backend_record(buf, start, end, scope.resource)
+                except ValueTooDeepError as error:
+                    event = f"log record: {error.message}"
                 if event is None:
                     stats.skipped += 1
                 elif isinstance(event, str):

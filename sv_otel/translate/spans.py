@@ -28,6 +28,7 @@ from sv_otel.attributes import (
     USER_ID,
     attribute_key,
 )
+from sv_otel.errors import ValueTooDeepError
 from sv_otel.event import Event, JSONValue
 from sv_otel.ids import run_span_id, session_trace_id
 from sv_otel.translate import backend
@@ -141,9 +142,13 @@ def spans_to_events(
         for scope in iter_scopes(buf):
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
-                made = _own_span(buf, start, end) if own else None
-                if made is None:
-                    made = _backend_span(buf, start, end, scope.resource)
+                try:
+                    made = _own_span(buf, start, end) if own else None
+                    if made is None:
+                        made = _backend_span(buf, start, end, scope.resource)
+                except ValueTooDeepError as error:
+                    stats.reject(f"span: {error.message}")
+                    continue
                 if not made:
                     stats.skipped += 1
                 else:

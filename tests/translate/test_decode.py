@@ -21,6 +21,7 @@ from sv_otel import (
     spans_to_events,
 )
 from sv_otel.translate._encode import field
+from sv_otel.translate.stats import TranslationStats
 
 EVENTS = [
     Event(event="a", timestamp=1, session_id="s", properties={"x": [1, {"y": "z"}], "n": None}),
@@ -54,15 +55,48 @@ def test_arbitrary_bytes_never_escape_as_other_errors(noise: bytes, valid: bytes
             assert all(isinstance(event, Event) for event in events)
 
 
-def test_deep_anyvalue_is_refused() -> None:
+def _nested(levels: int) -> bytes:
+    """An ``AnyValue`` of ``levels`` arrays, each holding the next."""
     value = b""
-    for _ in range(70):
+    for _ in range(levels):
         value = field(b"\x2a", field(b"\x0a", value))  # array_value { values: value }
-    key_value = field(b"\x0a", b"k") + field(b"\x12", value)
-    record = field(b"\x32", key_value)
-    request = field(b"\x0a", field(b"\x12", field(b"\x12", record)))
-    with pytest.raises(InvalidOTLPError, match="AnyValue: nested deeper than 64 levels"):
-        logs_to_events(request)
+    return value
+
+
+SESSION = KeyValue(key="session.id", value=AnyValue(string_value="s")).SerializeToString()
+
+
+@pytest.mark.parametrize("levels", [64, 65])
+def test_a_record_too_deep_is_rejected_alone(levels: int) -> None:
+    kept = LogRecord(time_unix_nano=10**15, body=AnyValue(string_value="kept"))
+    time = b"\x09" + (10**15).to_bytes(8, "little")  # time_unix_nano, a fixed64
+    deep = time + field(b"\x2a", _nested(levels))  # the body
+    records = [field(b"\x32", SESSION) + body for body in (deep, kept.SerializeToString())]
+    backend = field(b"\x0a", field(b"\x12", b"".join(field(b"\x12", r) for r in records)))
+    stats = TranslationStats()
+    events = logs_to_events(LOGS + backend, stats=stats)
+    assert events[:2] == EVENTS
+    bodies = [e.properties["body"] for e in events[2:]]
+    assert bodies[-1] == "kept"
+    assert len(bodies) == (2 if levels == 64 else 1)  # the deep one too, at 64 levels
+    assert stats.rejected == levels - 64
+    assert stats.messages == ["log record: AnyValue: nested deeper than 64 levels"][: levels - 64]
+
+
+@pytest.mark.parametrize("levels", [64, 65])
+def test_a_span_too_deep_is_rejected_alone(levels: int) -> None:
+    ids = field(b"\x0a", bytes(range(1, 17))) + field(b"\x12", bytes(range(1, 9)))
+    deep = field(b"\x4a", field(b"\x0a", b"deep") + field(b"\x12", _nested(levels)))
+    spans = [ids + field(b"\x4a", SESSION) + field(b"\x2a", name) for name in (b"a", b"b")]
+    spans[0] += deep
+    backend = field(b"\x0a", field(b"\x12", b"".join(field(b"\x12", s) for s in spans)))
+    stats = TranslationStats()
+    events = spans_to_events(SPANS + backend, stats=stats)
+    assert events[:2] == EVENTS
+    names = [e.properties["name"] for e in events[2:]]
+    assert names == (["a"] if levels == 64 else []) + ["b"]
+    assert stats.rejected == levels - 64
+    assert stats.messages == ["span: AnyValue: nested deeper than 64 levels"][: levels - 64]
 
 
 def test_old_instrumentation_library_logs_are_read() -> None:
