@@ -4,7 +4,9 @@ Each transport of an OTLP receiver holds the bodies of the requests it is handli
 decompressed, then converted. ``max_request_bytes`` bounds one request; without a bound on all
 of them, a burst of large exports (or a client opening many connections) takes memory without
 limit. :class:`InFlightBytes` counts the raw and decompressed bytes held by the requests in
-flight, and a request that would take the count past ``max_bytes`` is refused with
+flight, and an estimate of the events they are being converted into
+(:data:`~sv_otel.receiver.convert.EVENT_BYTES` a record); a request that would take the count
+past ``max_bytes`` is refused with
 :class:`~sv_otel.errors.OverloadedError`: 503 / ``UNAVAILABLE`` with a retry hint, which OTLP
 exporters honour by sending again later. A request is always admitted when no other is in
 flight, so one request of any size up to ``max_request_bytes`` gets through whatever the budget.

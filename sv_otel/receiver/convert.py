@@ -31,11 +31,27 @@ from sv_otel.event import Event
 from sv_otel.otlp_json import decode_json, encode_json
 from sv_otel.receiver.signals import Signal
 from sv_otel.translate import TranslationStats
+from sv_otel.translate._envelope import count_records
 
-__all__ = ["MAX_MESSAGE_CHARS", "Conversion", "convert_request", "encode_response"]
+__all__ = [
+    "EVENT_BYTES",
+    "MAX_MESSAGE_CHARS",
+    "Conversion",
+    "convert_request",
+    "encode_response",
+    "prepare_request",
+    "translate_request",
+]
 
 MAX_MESSAGE_CHARS: Final = 2000
 """Longest partial-success message; the response stays far below OTLP's 4 MiB response limit."""
+
+EVENT_BYTES: Final = 512
+"""What a record is estimated to take in memory once translated, besides its share of the body.
+
+``tracemalloc`` measures about 350 bytes for the event of a record that is nothing but a time
+and a ``session.id`` (about 30 bytes on the wire), and 1 300 for a browser event of eight
+properties (about 400 bytes on the wire, already counted as body)."""
 
 _METRIC_KINDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 
@@ -76,6 +92,9 @@ class Conversion:
 def convert_request(signal: Signal, data: bytes, *, json: bool) -> Conversion:
     """Decode one ``Export*ServiceRequest`` and translate its records into events.
 
+    The same as :func:`prepare_request` then :func:`translate_request` (metrics: decoded and
+    counted only).
+
     Args:
         signal: the signal the request was sent for.
         data: the decompressed body: protobuf, or OTLP/JSON when ``json`` is true.
@@ -84,15 +103,34 @@ def convert_request(signal: Signal, data: bytes, *, json: bool) -> Conversion:
     Raises:
         InvalidOTLPError: the body is not a valid request of that signal (400 / INVALID_ARGUMENT).
     """
-    conversion = Conversion(signal)
     if signal.translate is None:
+        conversion = Conversion(signal)
         request = _decode_message(signal, data, json=json)
         if isinstance(request, ExportMetricsServiceRequest):
             conversion.dropped_points = _count_points(request)
         return conversion
+    return translate_request(signal, prepare_request(signal, data, json=json)[0])
+
+
+def prepare_request(signal: Signal, data: bytes, *, json: bool) -> tuple[bytes, int]:
+    """A logs or traces request as protobuf bytes (OTLP/JSON is decoded), and its record count.
+
+    The count tells what translating it will take (about :data:`EVENT_BYTES` a record) before
+    any of it is translated.
+
+    Raises:
+        InvalidOTLPError: the body is not a valid request of that signal.
+    """
     if json:
         data = _decode_message(signal, data, json=True).SerializeToString()
-    conversion.events = signal.translate(data, conversion.stats)
+    return data, count_records(data)
+
+
+def translate_request(signal: Signal, data: bytes) -> Conversion:
+    """Translate the records of a logs or traces request (protobuf bytes) into events."""
+    conversion = Conversion(signal)
+    if signal.translate is not None:
+        conversion.events = signal.translate(data, conversion.stats)
     return conversion
 
 

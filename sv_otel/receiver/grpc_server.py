@@ -56,7 +56,9 @@ class OTLPServicer:
             else:
                 with self._handler.in_flight.hold() as hold:
                     hold.take(len(request))
-                    body, partial = await self._handler.export(self.signal, request, json=False)
+                    body, partial = await self._handler.export(
+                        self.signal, request, json=False, hold=hold
+                    )
         except Exception as error:  # every failure becomes a gRPC status, never a crash
             failure = failure_for(error)
         if failure is not None:

@@ -136,7 +136,7 @@ def _endpoint(signal: Signal, handler: ExportHandler, settings: ReceiverSettings
                 data = decode_body(raw, headers.get("content-encoding"), limit)
                 if data is not raw:
                     hold.take(len(data))
-                body, partial = await handler.export(signal, data, json=json)
+                body, partial = await handler.export(signal, data, json=json, hold=hold)
         except ClientDisconnect:  # the client went away mid-body: nothing went wrong here
             return _failure(signal, _DISCONNECTED, json=json)
         except Exception as error:  # every failure becomes an OTLP status, never a crash

@@ -90,9 +90,10 @@ class ReceiverSettings:
         http_address: ``host:port`` for OTLP/HTTP, or None to disable it.
         max_request_bytes: the largest request body, counted after decompression, on both
             transports; larger ones get HTTP 413 / gRPC ``RESOURCE_EXHAUSTED``.
-        max_in_flight_bytes: the most bytes of request bodies (raw and decompressed) each
-            transport holds at once; a request past it gets 503 / ``UNAVAILABLE`` with a retry
-            hint (a lone request is always admitted).
+        max_in_flight_bytes: the most bytes of request bodies (raw and decompressed) and of
+            the events being made of them (estimated, 512 bytes a record) each transport holds
+            at once; a request past it gets 503 / ``UNAVAILABLE`` with a retry hint (a lone
+            request is always admitted, unless its events alone would take more: 413).
         bearer_token: when set, every request must carry ``Authorization: Bearer <token>``
             (HTTP header or gRPC metadata); others get 401 / ``UNAUTHENTICATED``.
         tls: serve TLS (and mutual TLS when ``tls.client_ca_file`` is set) on both transports.

@@ -13,13 +13,21 @@ from typing import Protocol
 from sv_otel.attributes import SCOPE_NAME, SERVICE_NAME
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import JSONValue
-from sv_otel.translate._decode import decode_any, iter_fields, read_varint, skip_field
+from sv_otel.translate._decode import (
+    MALFORMED,
+    decode_any,
+    iter_fields,
+    malformed,
+    read_varint,
+    skip_field,
+)
 from sv_otel.translate._encode import AttributeEncoder, field, varint
 
 __all__ = [
     "DEFAULT_RESOURCE",
     "ResourceLike",
     "Scope",
+    "count_records",
     "encode_request",
     "iter_scopes",
     "resource_attributes",
@@ -114,6 +122,28 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
                 if resource is None:
                     resource = _resource(buf, start, end)
                 yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
+
+
+def count_records(buf: bytes) -> int:
+    """The number of records (log records or spans) of an OTLP logs or traces request.
+
+    A step over the request that reads nothing but lengths, so that what converting it will
+    take can be known before it is converted.
+
+    Raises:
+        InvalidOTLPError: the bytes are not a valid protobuf message.
+    """
+    count = 0
+    try:
+        for number, wire, start, end in iter_fields(buf, 0, len(buf)):
+            if number == 1 and wire == 2:
+                for inner, inner_wire, a, b in iter_fields(buf, start, end):
+                    if inner_wire == 2 and (inner == 2 or inner == 1000):
+                        for _ in _records(buf, a, b):
+                            count += 1
+    except MALFORMED as error:
+        raise malformed(error) from None
+    return count
 
 
 def _resource(buf: bytes, start: int, end: int) -> dict[str, JSONValue]:

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from sv_otel.errors import ConfigurationError
 from sv_otel.receiver import OTLPReceiver, ReceiverSettings, TLSSettings
+from sv_otel.receiver.convert import EVENT_BYTES
 from sv_otel.server.sockets import bind_socket
 from tests.loop_thread import LoopThread
 from tests.receiver.certs import Certificates
@@ -357,12 +358,47 @@ def test_requests_past_the_in_flight_budget_get_503_and_unavailable(loop: LoopTh
         " bytes of requests in flight, the limit is 262144; retry later"
     )
     assert refused_grpc.code() == grpc.StatusCode.UNAVAILABLE
+    holding = len(big) + EVENT_BYTES  # the held call's body and its one record's event
     assert refused_grpc.details() == (
-        f"receiver: {len(big)} bytes of requests in flight, the limit is 262144; retry later"
+        f"receiver: {holding} bytes of requests in flight, the limit is 262144; retry later"
     )
     assert head.startswith(b"HTTP/1.1 200 ")
     assert admitted.status_code == 200
     assert len(sink.events) == 3  # the held gRPC call, the slow client, the last one
+    assert _in_flight("http") == _in_flight("grpc") == 0
+
+
+def test_a_request_whose_events_alone_exceed_the_budget_is_refused_whole(
+    loop: LoopThread,
+) -> None:
+    # 600 small records: 60 KB of protobuf, but their events would take 300 KB.
+    sink = RecordingSink()
+    many = logs_request(*[log_record(body="x") for _ in range(600)]).SerializeToString()
+    assert len(many) < 100_000
+    with running_receiver(loop, sink, max_in_flight_bytes=256 * 1024) as receiver:
+        refused_http = httpx.post(
+            f"http://127.0.0.1:{receiver.http_port}/v1/logs", content=many, headers=PROTOBUF
+        )
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel,
+            pytest.raises(grpc.RpcError) as refused_grpc,
+        ):
+            channel.unary_unary(LOGS, _raw, _raw)(many, timeout=30)
+        fewer = logs_request(*[log_record(body="x") for _ in range(500)]).SerializeToString()
+        admitted = httpx.post(
+            f"http://127.0.0.1:{receiver.http_port}/v1/logs", content=fewer, headers=PROTOBUF
+        )
+    message = (
+        f"request: 600 log records, whose events would take about {600 * EVENT_BYTES} bytes, "
+        "more than the 262144 bytes all requests in flight may hold (max_in_flight_bytes); "
+        "send fewer in each request"
+    )
+    assert refused_http.status_code == 413
+    assert status(refused_http.content).message == message
+    assert refused_grpc.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused_grpc.value.details() == message
+    assert admitted.status_code == 200
+    assert len(sink.events) == 500  # nothing of the refused requests was kept
     assert _in_flight("http") == _in_flight("grpc") == 0
 
 
