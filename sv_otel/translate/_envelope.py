@@ -139,8 +139,7 @@ def count_records(buf: bytes) -> int:
             if number == 1 and wire == 2:
                 for inner, inner_wire, a, b in iter_fields(buf, start, end):
                     if inner_wire == 2 and (inner == 2 or inner == 1000):
-                        for _ in _records(buf, a, b):
-                            count += 1
+                        count += _count_records(buf, a, b)
     except MALFORMED as error:
         raise malformed(error) from None
     return count
@@ -189,6 +188,22 @@ def _records(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
             yield a, pos
         else:
             pos = skip_field(buf, pos, end)[1]
+
+
+def _count_records(buf: bytes, start: int, end: int) -> int:
+    """The number of records of a scope block: :func:`_records`, counting instead of yielding."""
+    count = 0
+    pos = start
+    while pos < end:
+        if buf[pos] == 0x12:
+            length, a = read_varint(buf, pos + 1)
+            pos = a + length
+            if pos > end:
+                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
+            count += 1
+        else:
+            pos = skip_field(buf, pos, end)[1]
+    return count
 
 
 def _scope_name(buf: bytes, start: int, end: int) -> str:
