@@ -10,7 +10,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 import sv_otel
-from sv_otel import Event
+from sv_otel import Event, InvalidOTLPError
+from sv_otel.translate._envelope import count_records
 from sv_otel.translate.stats import TranslationStats
 
 EVENTS = [
@@ -122,3 +123,15 @@ def test_millions_of_empty_records_cost_no_memory_ahead(kind: str) -> None:
         tracemalloc.stop()
     assert stats.skipped == 1_000_000
     assert peak < 1 << 20, f"reading took {peak} bytes at its peak"
+
+
+@pytest.mark.parametrize("kind", READERS)
+def test_count_records_counts_what_the_readers_read(kind: str) -> None:
+    _, encode = READERS[kind]
+    request = encode(EVENTS)
+    reordered = _rebuilt(request, False, lambda own: _field(1, own))
+    old_sdk = _field(1, _field(1000, _field(2, b"") * 4))  # instrumentation_library_* blocks
+    assert count_records(request) == count_records(reordered) == (3 if kind == "logs" else 1)
+    assert count_records(request + old_sdk + request) == (10 if kind == "logs" else 6)
+    with pytest.raises(InvalidOTLPError, match="runs past the end"):
+        count_records(request[:-1])
