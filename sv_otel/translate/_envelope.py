@@ -108,8 +108,8 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
 
     Also reads the deprecated ``instrumentation_library_*`` blocks (field 1000) that old SDKs
     still send: they have the scope block's shape. Nothing is collected ahead: a block's
-    resource and name are looked up before its records are walked, since encoders write them
-    first (and where one does not, they are found wherever they are).
+    resource and scope name are found by a step over its fields that reads only lengths (they
+    may come before or after the records), then its records are yielded one at a time.
     """
     for number, wire, start, end in iter_fields(buf, 0, len(buf)):
         if number != 1 or wire != 2:
