@@ -79,6 +79,8 @@ class SessionConfig:
             again (default 1 000 000; the oldest are forgotten first).
         max_identities: anonymous and user ids whose last session is remembered for
             ``session.previous_id`` (default 1 000 000; least recently used forgotten first).
+            Sessions and visitors with ids over 256 characters are not kept at all
+            (:data:`sv_otel.sessions.run.MAX_ID_CHARS`).
         idle_gap: seconds between two events above which the gap counts as idle and is left
             out of the active length (default 60).
         end_on_shutdown: whether :meth:`shutdown` ends every session (reason ``shutdown``).

@@ -61,8 +61,8 @@ from sv_otel.errors import ConfigurationError, QueueFullError
 from sv_otel.event import Event
 from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
 from sv_otel.sessions.jsonlines import RotatingJsonLines
-from sv_otel.sessions.run import Known, Run, identities_of
-from sv_otel.sessions.state import LIFECYCLE_EVENTS, SessionState, memory_bytes
+from sv_otel.sessions.run import Known, Run, identities_of, tracked
+from sv_otel.sessions.state import SessionState, memory_bytes
 from sv_otel.sessions.store import SessionStore
 from sv_otel.sessions.summary import highlight_document
 
@@ -279,7 +279,7 @@ class SessionLifecycleProcessor:
         """Look up, in one query each, what the store knows about the batch's new sessions."""
         new: dict[str, Event] = {}
         for event in events:
-            if event.session_id not in self._by_seen and event.event not in LIFECYCLE_EVENTS:
+            if event.session_id not in self._by_seen and tracked(event):
                 new.setdefault(event.session_id, event)
         if not new:
             return Known(set(), {})

@@ -34,7 +34,15 @@ from sv_otel.sessions.state import (
 from sv_otel.sessions.store import Changes
 from sv_otel.sessions.summary import end_properties, highlight_document
 
-__all__ = ["Known", "Run", "identities_of"]
+__all__ = ["MAX_ID_CHARS", "Known", "Run", "identities_of", "tracked"]
+
+MAX_ID_CHARS: Final = 256
+"""The longest session, user or anonymous id the processor keeps state for.
+
+Browser SDKs make UUIDs (36 characters) and user ids are ids or e-mail addresses; ids are bounded
+only by the batch limits (64 KiB), and every tracked session, ended session and visitor is a row
+on disk. A session with a longer id is not tracked (its events pass through with no lifecycle
+events), and a longer user or anonymous id links no sessions."""
 
 _JSON: Final = msgspec.json.Encoder()
 
@@ -99,7 +107,7 @@ class Run:
     def add(self, event: Event, now_ms: int, known: Known) -> None:
         """Track ``event``: end its session if it expired, start it if new, then count it."""
         session_id = event.session_id
-        if event.event in LIFECYCLE_EVENTS:
+        if not tracked(event):
             self.out.append(event)
             return
         state = self.by_seen.get(session_id)
@@ -119,8 +127,9 @@ class Run:
             # Keep by_seen ordered by last activity: move the session to the end.
             del self.by_seen[session_id]
             self.by_seen[session_id] = state
-        if event.user_id is not None and event.user_id != state.user_id:
-            self._remember(f"u:{event.user_id}", session_id, known)  # identified mid-session
+        user_id = event.user_id
+        if user_id is not None and user_id != state.user_id and len(user_id) <= MAX_ID_CHARS:
+            self._remember(f"u:{user_id}", session_id, known)  # identified mid-session
         before = state.memory_bytes
         observe(state, event, now_ms, self.idle_gap_ms)
         self.memory += state.memory_bytes - before
@@ -195,11 +204,22 @@ class Run:
             known.last[identity] = session_id
 
 
+def tracked(event: Event) -> bool:
+    """Whether ``event`` belongs to a session the processor keeps state for.
+
+    Lifecycle events do not (they pass through), nor do events of ids past :data:`MAX_ID_CHARS`.
+    """
+    return event.event not in LIFECYCLE_EVENTS and len(event.session_id) <= MAX_ID_CHARS
+
+
 def identities_of(event: Event) -> list[str]:
-    """The identities of ``event`` in order of preference: user id, then anonymous id."""
+    """The identities of ``event`` in order of preference: user id, then anonymous id.
+
+    Ids longer than :data:`MAX_ID_CHARS` are left out.
+    """
     found = []
-    if event.user_id is not None:
+    if event.user_id is not None and len(event.user_id) <= MAX_ID_CHARS:
         found.append(f"u:{event.user_id}")
-    if event.anonymous_id is not None:
+    if event.anonymous_id is not None and len(event.anonymous_id) <= MAX_ID_CHARS:
         found.append(f"a:{event.anonymous_id}")
     return found

@@ -11,6 +11,7 @@ import msgspec
 
 from sv_otel import Event
 from sv_otel.sessions import SessionConfig, SessionLifecycleProcessor
+from sv_otel.sessions.run import MAX_ID_CHARS
 from tests.sessions._helpers import T0, attributes, ev, log_record
 
 MINUTE = 60_000
@@ -88,6 +89,34 @@ def test_session_previous_id_links_sessions_of_the_same_visitor(tmp_path: Path) 
     ]  # fmt: skip
     assert (out[0].properties, out[2].properties) == ({}, {"session.previous_id": "s5"})
     restarted.close()
+
+
+def test_a_session_id_past_the_bound_is_not_tracked_and_its_events_pass(tmp_path: Path) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
+    longest, longer = "s" * MAX_ID_CHARS, "s" * (MAX_ID_CHARS + 1)
+    out = processor.process([ev(sid=longest), ev(sid=longer), ev("$click", sid=longer)], 0)
+    assert _names(out) == [
+        ("session.start", longest), ("$pageview", longest), ("$pageview", longer),
+        ("$click", longer),
+    ]  # fmt: skip
+    assert len(processor) == 1
+    assert processor._store.counts()["sessions"] == 1
+    processor.close()
+
+
+def test_a_visitor_id_past_the_bound_links_no_sessions(tmp_path: Path) -> None:
+    processor = SessionLifecycleProcessor(tmp_path, CONFIG)
+    long_user, long_anon = "u" * (MAX_ID_CHARS + 1), "a" * (MAX_ID_CHARS + 1)
+    processor.process([ev(sid="s1", anon=long_anon, user=long_user)], now_ms=0)
+    processor.process([ev("$identify", sid="s1", anon=long_anon, user=long_user + "!")], 0)
+    assert processor._store.counts()["identities"] == 0  # nothing of them on disk
+    out = processor.process([ev(sid="s2", anon=long_anon, user=long_user)], now_ms=0)
+    assert out[0].properties == {}  # no session.previous_id
+    # A short anonymous id next to a long user id still links.
+    processor.process([ev(sid="s3", anon="a3", user=long_user)], now_ms=0)
+    out = processor.process([ev(sid="s4", anon="a3", user=long_user)], now_ms=0)
+    assert out[0].properties == {"session.previous_id": "s3"}
+    processor.close()
 
 
 def test_the_start_event_carries_the_metadata_of_a_start_call(tmp_path: Path) -> None:
