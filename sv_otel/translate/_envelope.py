@@ -179,31 +179,22 @@ def _attributes(buf: bytes, start: int, end: int, number: int) -> dict[str, JSON
 def _records(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Yield the positions of a scope block's records (field 2), stepping over its other fields."""
     pos = start
-    while pos < end:
-        if buf[pos] == 0x12:  # field 2, length-delimited: a record
-            length, a = read_varint(buf, pos + 1)
-            pos = a + length
-            if pos > end:
-                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
-            yield a, pos
-        else:
-            pos = skip_field(buf, pos, end)[1]
+    while True:
+        a, pos = _next_field(buf, pos, end, 0x12)
+        if a < 0:
+            return
+        yield a, pos
 
 
 def _count_records(buf: bytes, start: int, end: int) -> int:
     """The number of records of a scope block: :func:`_records`, counting instead of yielding."""
     count = 0
     pos = start
-    while pos < end:
-        if buf[pos] == 0x12:
-            length, a = read_varint(buf, pos + 1)
-            pos = a + length
-            if pos > end:
-                raise InvalidOTLPError("protobuf: a field runs past the end of its message")
-            count += 1
-        else:
-            pos = skip_field(buf, pos, end)[1]
-    return count
+    while True:
+        a, pos = _next_field(buf, pos, end, 0x12)
+        if a < 0:
+            return count
+        count += 1
 
 
 def _scope_name(buf: bytes, start: int, end: int) -> str:
@@ -214,14 +205,26 @@ def _scope_name(buf: bytes, start: int, end: int) -> str:
     """
     name = ""
     pos = start
+    while True:
+        a, pos = _next_field(buf, pos, end, 0x0A)
+        if a < 0:
+            return name
+        for c, d in _fields(buf, a, pos, 1):
+            name = buf[c:d].decode("utf-8", "replace")
+
+
+def _next_field(buf: bytes, pos: int, end: int, tag: int) -> tuple[int, int]:
+    """The payload of the next length-delimited field with the one-byte ``tag`` from ``pos``.
+
+    Returns its start and end, stepping over other fields unread; ``(-1, end)`` when no such
+    field is left.
+    """
     while pos < end:
-        if buf[pos] == 0x0A:  # field 1, length-delimited: the scope
-            length, a = read_varint(buf, pos + 1)
-            pos = a + length
-            if pos > end:
+        if buf[pos] == tag:
+            length, start = read_varint(buf, pos + 1)
+            stop = start + length
+            if stop > end:
                 raise InvalidOTLPError("protobuf: a field runs past the end of its message")
-            for c, d in _fields(buf, a, pos, 1):
-                name = buf[c:d].decode("utf-8", "replace")
-        else:
-            pos = skip_field(buf, pos, end)[1]
-    return name
+            return start, stop
+        pos = skip_field(buf, pos, end)[1]
+    return -1, end
