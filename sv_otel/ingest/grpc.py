@@ -25,6 +25,10 @@ enforced by grpcio after decompression.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from typing import NoReturn
+
 import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
@@ -50,6 +54,8 @@ from sv_otel.validate import event_from_json
 __all__ = ["IngestServicer", "anyvalue_to_json", "retry_trailers"]
 
 _MAX_ERRORS = 100
+OFFLOAD_BYTES = 1024 * 1024
+"""Batches larger than this are parsed and validated in a worker thread."""
 _Context = grpc.aio.ServicerContext[bytes, sessionvision_pb2.IngestResponse]
 SERVICE = "sessionvision.v1.Ingest"
 
@@ -87,27 +93,51 @@ class IngestServicer:
         token = bearer_token(_text(metadata.get("authorization"))) or _text(
             metadata.get(self.tokens.header.lower())
         )
-        if token is not None:
-            await self._check_token(token, context)
+        if len(body) > OFFLOAD_BYTES:  # parsing megabytes must not stall the event loop
+            outcome = await asyncio.to_thread(self._read, body, token)
+        else:
+            outcome = self._read(body, token)
+        # An abort raises, and the exception keeps this frame until a full garbage collection:
+        # nothing large may be referenced from it then (a rejected 10 MiB batch held 600 MB).
+        del body
+        if isinstance(outcome, _Refusal):
+            await self._refuse(outcome, context)
+        events, response = outcome
+        del outcome
+        refusal = await self._submit(events)
+        if refusal is not None:
+            del events
+            await self._refuse(refusal, context)
+        response.accepted = len(events)
+        self._accepted.inc(len(events))
+        return response
+
+    def _read(
+        self, body: bytes, token: str | None
+    ) -> _Refusal | tuple[list[Event], sessionvision_pb2.IngestResponse]:
+        """Check the token, parse and validate the batch: its events, or why it is refused."""
+        if token is not None and (refusal := self._token_refusal(token)) is not None:
+            return refusal
         try:
             request = sessionvision_pb2.EventBatch.FromString(body)
         except DecodeError as error:
             # upb's message ends with the problem: "Wire format was corrupt", "String field
             # had bad UTF-8"
-            self._rejected.labels(self.name, "bad_request").inc()
-            await context.abort(
+            problem = str(error).rsplit(": ", 1)[-1]
+            return _Refusal(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"body: not a valid sessionvision.v1.EventBatch: {str(error).rsplit(': ', 1)[-1]}",
+                f"body: not a valid sessionvision.v1.EventBatch: {problem}",
+                "bad_request",
             )
-        if token is None:
-            await self._check_token(request.token or None, context)
+        if token is None and (refusal := self._token_refusal(request.token or None)) is not None:
+            return refusal
         limits = self.settings.limits
         if len(request.events) > limits.max_events:
-            self._rejected.labels(self.name, "too_large").inc()
-            await context.abort(
+            return _Refusal(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"events: {len(request.events)} events, over the limit of "
                 f"{limits.max_events} per batch",
+                "too_large",
             )
         events: list[Event] = []
         response = sessionvision_pb2.IngestResponse()
@@ -121,29 +151,26 @@ class IngestServicer:
                 events.append(outcome)
         if response.rejected:
             self._rejected.labels(self.name, "invalid_event").inc(response.rejected)
-        if response.rejected and not events:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"every event was rejected ({response.rejected}); first: "
-                f"{response.errors[0].message}",
-            )
-        await self._submit(events, context)
-        response.accepted = len(events)
-        return response
+            if not events:
+                return _Refusal(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"every event was rejected ({response.rejected}); first: "
+                    f"{response.errors[0].message}",
+                )
+        return events, response
 
-    async def _check_token(self, token: str | None, context: _Context) -> None:
+    def _token_refusal(self, token: str | None) -> _Refusal | None:
         try:
             self.tokens.check(token)
         except PermissionDeniedError as error:
-            self._rejected.labels(self.name, "forbidden").inc()
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, error.message)
+            return _Refusal(grpc.StatusCode.PERMISSION_DENIED, error.message, "forbidden")
         except AuthenticationError as error:
-            self._rejected.labels(self.name, "unauthenticated").inc()
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, error.message)
+            return _Refusal(grpc.StatusCode.UNAUTHENTICATED, error.message, "unauthenticated")
+        return None
 
-    async def _submit(self, events: list[Event], context: _Context) -> None:
+    async def _submit(self, events: list[Event]) -> _Refusal | None:
         if not events:
-            return
+            return None
         try:
             if self.in_flight >= self.settings.max_concurrent_requests:
                 raise OverloadedError(
@@ -157,13 +184,26 @@ class IngestServicer:
                 self.in_flight -= 1
         except QueueFullError as error:
             reason = "overloaded" if isinstance(error, OverloadedError) else "queue_full"
-            self._rejected.labels(self.name, reason).inc()
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE,
-                error.message,
-                trailing_metadata=retry_trailers(error.message, error.retry_after),
-            )
-        self._accepted.inc(len(events))
+            trailers = retry_trailers(error.message, error.retry_after)
+            return _Refusal(grpc.StatusCode.UNAVAILABLE, error.message, reason, trailers)
+        return None
+
+    async def _refuse(self, refusal: _Refusal, context: _Context) -> NoReturn:
+        """Count the refusal and abort the call with it (raises)."""
+        if refusal.reason is not None:
+            self._rejected.labels(self.name, refusal.reason).inc()
+        await context.abort(refusal.code, refusal.message, trailing_metadata=refusal.trailers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why a call is refused: its status, message, metrics reason (None: counted already) and
+    trailing metadata."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str | None = None
+    trailers: tuple[tuple[str, bytes], ...] = ()
 
 
 def retry_trailers(message: str, retry_after: float) -> tuple[tuple[str, bytes], ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import tracemalloc
 from pathlib import Path
 
 import grpc
@@ -131,3 +133,33 @@ async def test_ingest_answers_a_body_that_is_not_an_event_batch_invalid_argument
     assert forbidden.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert ok.accepted == 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_refused_batch_is_not_kept_alive_by_its_abort(tmp_path: Path) -> None:
+    # grpc.aio's abort raises, and the exception holds the handler's frame in a cycle that only
+    # a full collection frees: the frame must not reference the batch by then.
+    events = [sessionvision_pb2.Event(event="x" * 100)] * 20_000  # over max_events
+    body = sessionvision_pb2.EventBatch(events=events).SerializeToString()
+    async with running(config(tmp_path)) as gateway:
+        receiver = gateway.receivers["sessionvision"]
+        assert isinstance(receiver, IngestReceiver)
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{receiver.grpc_port}", options=[("grpc.max_send_message_length", -1)]
+        ) as channel:
+            raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
+            raw = channel.unary_unary("/sessionvision.v1.Ingest/Ingest")
+            gc.collect()
+            gc.disable()
+            tracemalloc.start()
+            try:
+                for _ in range(3):
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await raw(body)
+                    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                del refused
+                held = tracemalloc.get_traced_memory()[0]
+            finally:
+                tracemalloc.stop()
+                gc.enable()
+    assert len(body) > 2_000_000
+    assert held < len(body), f"{held} bytes still held after three refused batches"
