@@ -76,12 +76,19 @@ class RetryPolicy:
     def delay(
         self, attempt: int, retry_after: float | None, rng: random.Random | None = None
     ) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        """Seconds to wait before retry number ``attempt`` (1 for the first retry).
+
+        The destination's hint (``Retry-After``, ``RetryInfo``; capped at
+        :data:`MAX_RETRY_AFTER`) is a minimum, as in the Collector: the wait is the longer of the
+        hint and the backoff, so a hint of 0, a date in the past or a negative delay never
+        makes a tight loop.
+        """
         base = min(self.initial_interval * self.multiplier ** (attempt - 1), self.max_interval)
         jitter = (rng or random).uniform(1 - self.randomization, 1 + self.randomization)
-        return float(base * jitter)
+        backoff = float(base * jitter)
+        if retry_after is None:
+            return backoff
+        return max(backoff, min(retry_after, MAX_RETRY_AFTER))
 
     def gives_up(self, elapsed: float) -> bool:
         """Whether retrying for ``elapsed`` seconds is enough."""
@@ -110,7 +117,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() too
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

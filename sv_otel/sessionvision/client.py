@@ -207,14 +207,14 @@ class IngestClient:
         verdict = classify(response.status_code)
         if verdict is Verdict.DELIVERED:
             return None, False
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
         message = f"{self.url}: HTTP {response.status_code}{_excerpt(response)}"
+        if verdict is Verdict.REJECTED:
+            return PermanentExportError(message), False
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
         if verdict is Verdict.RETRY:
             return RetryableExportError(message, retry_after=retry_after), True
-        if verdict is Verdict.THROTTLED:
-            # Not retried here (the SDK retries 5xx only): the queue retries after the hint.
-            return RetryableExportError(message, retry_after=retry_after or 1.0), False
-        return PermanentExportError(message), False
+        # Throttled: not retried here (the SDK retries 5xx only): the queue retries after the hint.
+        return RetryableExportError(message, retry_after=retry_after or 1.0), False
 
     async def aclose(self) -> None:
         """Close the connection pool."""

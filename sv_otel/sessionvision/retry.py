@@ -63,10 +63,11 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait after failed attempt number ``attempt`` (0-based), or None to stop.
 
-    ``Retry-After`` (capped at :data:`MAX_RETRY_AFTER`) replaces the scheduled delay.
+    ``Retry-After`` (capped at :data:`MAX_RETRY_AFTER`) lengthens the scheduled delay, never
+    shortens it: a hint of 0 or a date in the past must not make a tight loop.
     """
     if attempt >= len(delays):
         return None
     if retry_after is not None:
-        return min(retry_after, MAX_RETRY_AFTER)
+        return max(delays[attempt], min(retry_after, MAX_RETRY_AFTER))
     return delays[attempt]

@@ -27,6 +27,8 @@ from sv_otel.ingest.grpc import retry_trailers
         ("Sun, 06 Nov 1994 08:49:17 GMT", 0.0),  # in the past: no wait
         ("soon", None),
         ("-3", None),
+        ("\u00b2", None),  # "²": isdigit(), but not a number float() reads
+        ("\u0664", None),  # an Arabic-Indic four: digits are ASCII in HTTP
         ("Sun, 06 Nov 1994 08:49:37", None),  # a date without its zone
         (None, None),
     ],
@@ -97,8 +99,10 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
     for attempt, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (10, 5.0)]:
         delay = policy.delay(attempt, None, rng)
         assert base * 0.8 <= delay <= base * 1.2
-    assert policy.delay(1, 42.0) == 42.0  # the destination's hint wins
+    assert policy.delay(1, 42.0) == 42.0  # the destination's hint, when longer, wins
     assert policy.delay(1, 10_000.0) == 300.0  # up to a cap
+    for hint in (0.0, -5.0, 1.0):  # "retry now" (or a date in the past) is no tight loop
+        assert 3.2 <= policy.delay(3, hint, rng) <= 4.8
 
 
 def test_gives_up_only_with_max_elapsed_time() -> None:

@@ -116,10 +116,12 @@ def test_5xx_after_every_retry_is_retryable(loop: LoopThread) -> None:
     assert _count("sv_otel_sessionvision_events_total", "failed") == failed + 2
 
 
-def test_400_is_permanent_and_not_retried(loop: LoopThread) -> None:
+@pytest.mark.parametrize("headers", [{}, {"Retry-After": "\u00b2"}], ids=["plain", "odd-hint"])
+def test_400_is_permanent_and_not_retried(loop: LoopThread, headers: dict[str, str]) -> None:
+    # A Retry-After on a 400 is no reason to retry, even one float() cannot read.
     rejected = _count("sv_otel_sessionvision_events_total", "rejected")
     with running_ingest_server(loop) as server:
-        server.plan(400)
+        server.plan((400, headers))
         with pytest.raises(PermanentExportError) as caught:
             _send(loop, server.url, _events(2, 1))
     assert sorted(r.status for r in server.received) == [200, 400]

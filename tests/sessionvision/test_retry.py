@@ -40,8 +40,9 @@ def test_the_sdk_schedule_then_stop() -> None:
     assert [retry_delay(n, None) for n in range(4)] == [1.0, 2.0, 4.0, None]
 
 
-def test_retry_after_replaces_the_scheduled_delay_and_is_capped() -> None:
+def test_retry_after_lengthens_the_scheduled_delay_and_is_capped() -> None:
     assert retry_delay(0, 7.0) == 7.0
-    assert retry_delay(1, 0.0) == 0.0
+    assert retry_delay(1, 0.0) == 2.0  # "retry now" is no reason for a tight loop
+    assert retry_delay(2, 3.0) == 4.0
     assert retry_delay(0, 3600.0) == MAX_RETRY_AFTER
     assert retry_delay(3, 1.0) is None
