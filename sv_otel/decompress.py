@@ -1,20 +1,27 @@
-"""Bounded decompression of request bodies.
+"""Bounded decompression of bodies.
 
-The limit applies to the decompressed bytes and is enforced while decompressing, so a gzip bomb
-(1 GB of zeros in 1 MB) costs at most ``max_bytes`` of memory and the time to produce them.
+:func:`decompress_body` reads sessionvision batches (gzip by header or by its magic bytes);
+:func:`decode_body` undoes an HTTP ``Content-Encoding`` (gzip or deflate): OTLP/HTTP requests,
+and the answers the OTLP/HTTP exporter reads. The limit applies to the decompressed bytes and is
+enforced while decompressing, so a gzip bomb (1 GB of zeros in 1 MB) costs at most the limit of
+memory and the time to produce it.
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Final
 
 from sv_otel.errors import InvalidBatchError, PayloadTooLargeError, UnsupportedEncodingError
 
-__all__ = ["GZIP_MAGIC", "MAX_GZIP_MEMBERS", "decompress_body"]
+__all__ = ["ENCODINGS", "GZIP_MAGIC", "MAX_GZIP_MEMBERS", "decode_body", "decompress_body"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_NAMES = frozenset({"gzip", "x-gzip"})
 _IDENTITY_NAMES = frozenset({"", "identity"})
+
+ENCODINGS: Final = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
+"""The ``Content-Encoding`` values :func:`decode_body` reads (gzip is the one OTLP requires)."""
 _FEED_BYTES = 64 * 1024
 
 MAX_GZIP_MEMBERS = 1024
@@ -87,3 +94,37 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
     except zlib.error as exc:
         raise InvalidBatchError(f"body: invalid gzip data ({exc})") from None
     return b"".join(chunks)
+
+
+def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """Undo the ``Content-Encoding`` of a body, producing at most ``limit`` bytes.
+
+    Raises:
+        UnsupportedEncodingError: an encoding other than gzip, deflate or identity.
+        PayloadTooLargeError: the decompressed body is over ``limit``.
+        InvalidBatchError: a corrupt or truncated compressed stream.
+    """
+    encoding = (content_encoding or "").strip().lower()
+    if encoding not in ENCODINGS:
+        raise UnsupportedEncodingError(
+            f"Content-Encoding: unsupported encoding {content_encoding!r}; "
+            "use gzip, deflate or identity"
+        )
+    if encoding == "deflate":
+        return _inflate(raw, limit)
+    return decompress_body(raw, encoding, limit)
+
+
+def _inflate(raw: bytes, limit: int) -> bytes:
+    # HTTP "deflate" is the zlib format; some clients send raw deflate: accept both.
+    wbits = zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS
+    decoder = zlib.decompressobj(wbits)
+    try:
+        data = decoder.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise InvalidBatchError(f"body: invalid deflate data ({exc})") from None
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"body: decompresses to more than the limit of {limit} bytes")
+    if not decoder.eof:
+        raise InvalidBatchError("body: truncated deflate stream")
+    return data

@@ -28,7 +28,8 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from sv_otel.errors import RetryableExportError
+from sv_otel.decompress import decode_body
+from sv_otel.errors import InvalidBatchError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.exporter.encoding import (
     encode_json_request,
@@ -80,6 +81,8 @@ class OTLPHttpExporter:
         self.resolved: ResolvedOTLP = resolve_otlp(settings, signal, http=True)
         headers = {
             "user-agent": USER_AGENT,
+            # What _exchange decodes (httpx would offer br and zstd too when they are installed).
+            "accept-encoding": "gzip, deflate",
             **self.resolved.headers,
             "content-type": _CONTENT_TYPES[self.encoding],
         }
@@ -127,16 +130,26 @@ class OTLPHttpExporter:
         )
 
     async def _exchange(self, body: bytes) -> tuple[httpx.Response, bytes]:
-        """Post ``body``; the answer and at most :data:`MAX_RESPONSE_BYTES` of its body."""
+        """Post ``body``; the answer and at most :data:`MAX_RESPONSE_BYTES` of its body.
+
+        The bound holds for the bytes received and for the bytes they decompress to: the body is
+        read raw and decoded here, within the bound (httpx would decode first and count after,
+        and 64 KiB of gzip can hold 64 MiB). A body that cannot be decoded reads as empty.
+        """
         async with self._client.stream("POST", self.resolved.endpoint, content=body) as response:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 chunks.append(chunk)
                 size += len(chunk)
                 if size >= MAX_RESPONSE_BYTES:
                     break
-        return response, b"".join(chunks)[:MAX_RESPONSE_BYTES]
+        raw = b"".join(chunks)[:MAX_RESPONSE_BYTES]
+        try:
+            content = decode_body(raw, response.headers.get("content-encoding"), MAX_RESPONSE_BYTES)
+        except InvalidBatchError:  # corrupt, truncated, too large or an unknown encoding
+            content = b""
+        return response, content
 
     async def shutdown(self) -> None:
         """Close the connection pool."""

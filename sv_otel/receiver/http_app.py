@@ -44,8 +44,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sv_otel.decompress import decode_body
 from sv_otel.receiver.auth import check_bearer
-from sv_otel.receiver.body import decode_body, read_body
+from sv_otel.receiver.body import read_body
 from sv_otel.receiver.handler import ExportHandler, Sinks
 from sv_otel.receiver.metrics import count_request
 from sv_otel.receiver.settings import ReceiverSettings

@@ -109,8 +109,12 @@ class Connection(asyncio.Protocol):
         self._head_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
         lowered = name.lower()
+        if lowered == b"content-encoding":
+            # Nothing asked for one, and the kept body is only ever quoted in messages: left
+            # out, so that httpx does not inflate 64 KiB of gzip into 64 MiB.
+            return
+        self._headers.append((name, value))
         if lowered == b"content-length" or (
             lowered == b"transfer-encoding" and b"chunked" in value.lower()
         ):
@@ -173,15 +177,18 @@ class Connection(asyncio.Protocol):
         assert self._answer is not None
         if self._answer.done():
             return
-        self._answer.set_result(
-            httpx.Response(
+        try:
+            response = httpx.Response(
                 self._status,
                 headers=self._headers,
                 content=b"".join(self._body),
                 request=self._request,
                 extensions={"http_version": b"HTTP/1.1"},
             )
-        )
+        except Exception as error:  # the answer is always settled, never left to time out
+            self._fail(httpx.RemoteProtocolError(f"unreadable response: {error!r}"))
+            return
+        self._answer.set_result(response)
 
     def _fail(self, error: Exception) -> None:
         self.reusable = False

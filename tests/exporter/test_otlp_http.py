@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -132,3 +134,50 @@ async def test_the_timeout_bounds_the_whole_export() -> None:
         ):
             await exporter.export(EVENTS)
         await exporter.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def fixed_answer(status: bytes, headers: bytes, body: bytes) -> AsyncIterator[int]:
+    """A server answering every request with ``status``, ``headers`` and ``body``."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in request_head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 %s\r\n%scontent-length: %d\r\n\r\n" % (status, headers, len(body)))
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+GZIP_JSON = b"content-encoding: gzip\r\ncontent-type: application/json\r\n"
+
+
+async def test_a_compressed_answer_is_decoded_within_the_limit() -> None:
+    # 64 KiB of gzip that inflates to 64 MiB: read raw, inflated only up to the limit.
+    bomb = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
+    status = gzip.compress(b'{"code": 14, "message": "busy"}')
+    outcomes = []
+    for body in (bomb, status):
+        async with fixed_answer(b"503 Service Unavailable", GZIP_JSON, body) as port:
+            settings = OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
+            exporter = OTLPHttpExporter("otlphttp", "logs", settings)
+            tracemalloc.start()
+            try:
+                with pytest.raises(RetryableExportError) as raised:
+                    await exporter.export(EVENTS)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            await exporter.shutdown()
+        outcomes.append(raised.value.message)
+        assert peak < 4 * MAX_RESPONSE_BYTES, f"{peak} bytes at the peak"  # not the 64 MiB
+    assert outcomes == ["HTTP 503", "HTTP 503: busy"]  # the bomb reads as no body at all

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import ssl
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -156,3 +158,30 @@ def test_the_client_trusts_the_authorities_of_ssl_cert_file(
         uvloop.run(send())
     assert len(server.seen) == 1
     assert server.seen[0].head.startswith(b"POST /api/v1/ingest/events HTTP/1.1\r\n")
+
+
+def test_compressed_answers_are_kept_as_sent(loop: LoopThread) -> None:
+    # Nothing asks for Content-Encoding: an answer carrying one is not inflated (64 KiB of gzip
+    # held 64 MiB), and one that would not inflate is still an answer, not a broken connection.
+    bomb = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
+    head = b"HTTP/1.1 %s\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n\r\n"
+    with running_raw_server(loop) as server:
+        server.answer(head % (b"500 Internal Server Error", len(bomb)) + bomb)
+        server.answer(head % (b"200 OK", 7) + b"garbage")
+        server.answer(b"HTTP/1.0 200 OK\r\ncontent-encoding: gzip\r\n\r\ngarbage", close=True)
+
+        async def scenario(transport: IngestTransport) -> list[tuple[int, int]]:
+            answers = []
+            for _ in range(3):
+                response = await post(transport, server.url)
+                answers.append((response.status_code, len(response.content)))
+            return answers
+
+        tracemalloc.start()
+        try:
+            answers = on_uvloop(scenario)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert answers == [(500, len(bomb)), (200, 7), (200, 7)]  # the bytes sent, not 64 MiB
+    assert peak < 16 * 1024 * 1024, f"{peak} bytes at the peak"
