@@ -1,23 +1,17 @@
-"""The request bodies exporters send, and the partial-success answers they get back."""
+"""The request bodies exporters send."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from sv_otel.event import Event
 from sv_otel.otlp_json import encode_json
 from sv_otel.translate import encode_logs, encode_spans
 
-__all__ = ["SIGNALS", "encode_json_request", "encode_request", "rejected_count", "request_to_json"]
+__all__ = ["SIGNALS", "encode_json_request", "encode_request", "request_to_json"]
 
 SIGNALS = ("logs", "traces")
 
@@ -37,14 +31,3 @@ def request_to_json(request: bytes, signal: str) -> bytes:
     if signal == "logs":
         return encode_json(ExportLogsServiceRequest.FromString(request))
     return encode_json(ExportTraceServiceRequest.FromString(request))
-
-
-def rejected_count(
-    response: ExportLogsServiceResponse | ExportTraceServiceResponse, signal: str
-) -> tuple[int, str]:
-    """``(rejected records, error message)`` of a response's ``partial_success``."""
-    if isinstance(response, ExportLogsServiceResponse):
-        partial = response.partial_success
-        return partial.rejected_log_records, partial.error_message
-    spans = response.partial_success
-    return spans.rejected_spans, spans.error_message

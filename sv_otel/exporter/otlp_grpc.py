@@ -20,7 +20,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from sv_otel._version import __version__
 from sv_otel.errors import ConfigurationError, RetryableExportError
 from sv_otel.event import Event
-from sv_otel.exporter.encoding import encode_request, rejected_count
+from sv_otel.exporter.answers import partial_success_warning
+from sv_otel.exporter.encoding import encode_request
 from sv_otel.exporter.otlp_settings import OTLPSettings, ResolvedOTLP, resolve_otlp
 from sv_otel.exporter.retry import grpc_error
 
@@ -94,15 +95,9 @@ class OTLPGrpcExporter:
                 self.name,
             )
             return
-        rejected, message = rejected_count(answer, self.signal)
-        if rejected or message:
-            logger.warning(
-                "%s: the backend rejected %d of %d events: %s",
-                self.name,
-                rejected,
-                count,
-                message,
-            )
+        warning = partial_success_warning(answer, count)
+        if warning is not None:
+            logger.warning("%s: %s", self.name, warning)
 
     async def shutdown(self) -> None:
         """Close the channel."""

@@ -31,10 +31,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from sv_otel.decompress import decode_body
 from sv_otel.errors import InvalidBatchError, RetryableExportError
 from sv_otel.event import Event
+from sv_otel.exporter.answers import partial_success_warning
 from sv_otel.exporter.encoding import (
     encode_json_request,
     encode_request,
-    rejected_count,
     request_to_json,
 )
 from sv_otel.exporter.otlp_grpc import USER_AGENT
@@ -167,11 +167,9 @@ class OTLPHttpExporter:
                 parsed = message_type.FromString(content)
         except Exception:  # an unreadable success body is still a success
             return
-        rejected, message = rejected_count(parsed, self.signal)
-        if rejected or message:
-            logger.warning(
-                "%s: the backend rejected %d of %d events: %s", self.name, rejected, total, message
-            )
+        warning = partial_success_warning(parsed, total)
+        if warning is not None:
+            logger.warning("%s: %s", self.name, warning)
 
 
 def _status_message(response: httpx.Response, body: bytes) -> str:

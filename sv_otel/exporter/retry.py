@@ -26,6 +26,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
 from sv_otel.errors import ExportError, PermanentExportError, RetryableExportError
+from sv_otel.exporter.answers import quote_answer
 from sv_otel.server.section import ConfigSection
 
 __all__ = [
@@ -132,6 +133,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def http_error(status: int, message: str, retry_after: str | None) -> ExportError:
     """The export error for an HTTP failure ``status`` (``message`` from the response)."""
+    message = quote_answer(message)
     text = f"HTTP {status}: {message}" if message else f"HTTP {status}"
     if status in RETRYABLE_HTTP_STATUSES:
         return RetryableExportError(text, retry_after=parse_retry_after(retry_after))
@@ -164,6 +166,7 @@ def grpc_error(
     trailing_metadata: Iterable[tuple[str, str | bytes]] | None,
 ) -> ExportError:
     """The export error for a failed gRPC call."""
+    details = quote_answer(details or "")
     text = f"gRPC {code.name}: {details}" if details else f"gRPC {code.name}"
     delay = grpc_retry_delay(trailing_metadata)
     if code in RETRYABLE_GRPC_CODES:

@@ -33,6 +33,7 @@ from sv_otel._version import __version__
 from sv_otel.batch import INGEST_PATH
 from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
+from sv_otel.exporter.answers import quote_answer
 from sv_otel.headers import checked_headers
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest, build_requests
 from sv_otel.sessionvision.metrics import count_attempt
@@ -274,5 +275,5 @@ def _summary(
 
 
 def _excerpt(response: httpx.Response) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return f": {text[:200]}" if text else ""
+    text = quote_answer(response.content[:1024].decode("utf-8", "replace"))
+    return f": {text}" if text else ""

@@ -181,3 +181,17 @@ async def test_a_compressed_answer_is_decoded_within_the_limit() -> None:
         outcomes.append(raised.value.message)
         assert peak < 4 * MAX_RESPONSE_BYTES, f"{peak} bytes at the peak"  # not the 64 MiB
     assert outcomes == ["HTTP 503", "HTTP 503: busy"]  # the bomb reads as no body at all
+
+
+async def test_an_answer_is_quoted_on_one_line() -> None:
+    body = b"bad request\r\nsv-otel: INFO sv_otel.exporter.delivery: forged line"
+    async with fixed_answer(b"400 Bad Request", b"content-type: text/plain\r\n", body) as port:
+        exporter = OTLPHttpExporter(
+            "otlphttp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
+        )
+        with pytest.raises(PermanentExportError) as raised:
+            await exporter.export(EVENTS)
+        await exporter.shutdown()
+    assert raised.value.message == (
+        "HTTP 400: bad request\\r\\nsv-otel: INFO sv_otel.exporter.delivery: forged line"
+    )
