@@ -111,6 +111,11 @@ def _channel(resolved: ResolvedOTLP) -> grpc.aio.Channel:
     options = [
         ("grpc.primary_user_agent", USER_AGENT),
         ("grpc.max_send_message_length", 64 << 20),
+        # grpcio's 16 KiB would turn a backend's large trailers (a long status message, its
+        # details) into a local RESOURCE_EXHAUSTED: a call answered OK dead-lettered, a
+        # retryable UNAVAILABLE made permanent. Answers stay bounded by the OTLP response limit
+        # (4 MiB, grpcio's default for messages received).
+        ("grpc.max_metadata_size", 1 << 20),
     ]
     if resolved.insecure:
         return grpc.aio.insecure_channel(target, options=options)

@@ -108,3 +108,38 @@ async def test_an_ok_answer_that_cannot_be_read_is_still_a_delivery(
         "otlp: the backend answered OK with a body that is not an Export*ServiceResponse; "
         "taken as delivered"
     ]
+
+
+async def test_large_trailers_keep_their_meaning() -> None:
+    # 20 KB of trailing metadata: over grpcio's 16 KiB default, which made an OK a local
+    # RESOURCE_EXHAUSTED (dead-lettered after the backend took the batch).
+    big = (("x-backend-note", "n" * 20_000),)
+    answers = iter([grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE])
+
+    async def export(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        code = next(answers)
+        if code != grpc.StatusCode.OK:
+            await context.abort(code, "busy", trailing_metadata=big)
+        context.set_trailing_metadata(big)
+        return b""
+
+    server = grpc.aio.server()
+    method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(export)
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": method}
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        settings = OTLPSettings(endpoint=f"127.0.0.1:{port}", insecure=True)
+        exporter = OTLPGrpcExporter("otlp", "logs", settings)
+        await exporter.export(EVENTS)  # delivered
+        with pytest.raises(RetryableExportError, match="gRPC UNAVAILABLE: busy"):
+            await exporter.export(EVENTS)
+        await exporter.shutdown()
+    finally:
+        await server.stop(None)
