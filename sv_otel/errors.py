@@ -30,7 +30,11 @@ Messages are plain English sentences that name the offending field, e.g.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from sv_otel.event import Event
 
 __all__ = [
     "AuthenticationError",
@@ -161,7 +165,15 @@ class RetryableExportError(ExportError):
 
 
 class PermanentExportError(ExportError):
-    """A failure that retrying cannot fix (400, ``INVALID_ARGUMENT``...): dead-letter the batch."""
+    """A failure that retrying cannot fix (400, ``INVALID_ARGUMENT``...): dead-letter the batch.
+
+    ``events`` are the events refused when the destination took the rest of the batch (an
+    exporter that sends one batch as several requests); None when it refused all of it.
+    """
+
+    def __init__(self, message: str, *, events: Sequence[Event] | None = None) -> None:
+        super().__init__(message)
+        self.events = events
 
 
 class ConfigurationError(SvOtelError):

@@ -192,7 +192,10 @@ class DeliveryLoop:
             try:
                 await send()
             except PermanentExportError as error:
-                await self._dead_letter(events(), error.message)
+                refused = events() if error.events is None else list(error.events)
+                await self._dead_letter(refused, error.message)
+                if error.events is not None:  # the destination took the rest
+                    self._sent.inc(count - len(refused))
                 return
             except Exception as error:
                 retry_after = error.retry_after if isinstance(error, RetryableExportError) else None

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from sv_otel._version import __version__
-from sv_otel.batch import INGEST_PATH
+from sv_otel.batch import INGEST_PATH, parse_batch
 from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.exporter.answers import quote_answer
@@ -238,7 +238,8 @@ def raise_worst(requests: Sequence[IngestRequest], results: Sequence[object]) ->
 
     Raises:
         RetryableExportError: at least one post failed in a retryable way.
-        PermanentExportError: at least one was refused for good (and none retryable).
+        PermanentExportError: at least one was refused for good (and none retryable); its
+            ``events`` are those of the refused posts.
     """
     retryable = [
         (r, e)
@@ -261,7 +262,11 @@ def raise_worst(requests: Sequence[IngestRequest], results: Sequence[object]) ->
             _summary("failed", retryable, len(requests)), retry_after=max(hints, default=None)
         )
     if rejected:
-        raise PermanentExportError(_summary("were rejected", rejected, len(requests)))
+        # Only these requests' events are refused: read them back from their bodies.
+        refused = [event for request, _ in rejected for event in parse_batch(request.body).events]
+        raise PermanentExportError(
+            _summary("were rejected", rejected, len(requests)), events=refused
+        )
 
 
 def _summary(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
 import msgspec
 import pytest
 
+from sv_otel.errors import PermanentExportError
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
@@ -124,3 +126,41 @@ async def test_stop_without_drain_leaves_undelivered_events_queued(tmp_path: Pat
         await exporter.shutdown()
         assert queue.queued_events == {"logs": 3}
         await queue.close()
+
+
+class _RefusesOneSession:
+    """An exporter whose destination takes every session's events but session ``bad``'s."""
+
+    name = "partial"
+
+    async def export(self, events: Sequence[Event]) -> None:
+        refused = [event for event in events if event.session_id == "bad"]
+        if refused:
+            raise PermanentExportError("1 of 2 requests were rejected", events=refused)
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+
+async def test_only_the_refused_part_of_a_batch_is_dead_lettered(tmp_path: Path) -> None:
+    metrics = GatewayMetrics()
+    queue = await DurableQueue.open(
+        tmp_path / "q.db", max_bytes=1 << 20, consumers=[("logs", "partial")]
+    )
+    loop = DeliveryLoop(
+        queue,
+        "logs",
+        _RefusesOneSession(),
+        policy=FAST,
+        metrics=metrics,
+        dead_letter=DeadLetterFile(tmp_path / "dl", "logs", "partial"),
+    )
+    bad = [Event(event="x", timestamp=9, session_id="bad")]
+    await queue.put({"logs": [*batch(0, 3), *bad]})
+    loop.start()
+    await loop.stop(drain=True, timeout=5)
+    await queue.close()
+    (line,) = (tmp_path / "dl" / "logs.partial.jsonl").read_bytes().splitlines()
+    assert [e["sessionId"] for e in msgspec.json.decode(line)["events"]] == ["bad"]
+    assert metrics.dead_lettered.labels("partial")._value.get() == 1
+    assert metrics.sent.labels("partial")._value.get() == 3

@@ -127,6 +127,10 @@ def test_400_is_permanent_and_not_retried(loop: LoopThread, headers: dict[str, s
     assert sorted(r.status for r in server.received) == [200, 400]
     assert len(server.events) == 1  # the other session's request was delivered
     assert caught.value.message.startswith("1 of 2 ingest requests (1 events) were rejected; ")
+    # The error carries the refused events only, for the dead-letter file.
+    (refused,) = [r.events for r in server.received if r.status == 400]
+    assert caught.value.events == refused
+    assert refused[0].session_id != server.events[0].session_id
     assert _count("sv_otel_sessionvision_events_total", "rejected") == rejected + 1
 
 
