@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import pytest
@@ -84,25 +86,9 @@ async def test_an_ok_answer_that_cannot_be_read_is_still_a_delivery(
         calls.append(request)
         return b"\x0a\x05\x08"
 
-    server = grpc.aio.server()
-    method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(export)
-    server.add_generic_rpc_handlers(
-        (
-            grpc.method_handlers_generic_handler(
-                "opentelemetry.proto.collector.logs.v1.LogsService", {"Export": method}
-            ),
-        )
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        settings = OTLPSettings(endpoint=f"127.0.0.1:{port}", insecure=True)
-        exporter = OTLPGrpcExporter("otlp", "logs", settings)
+    async with logs_backend(export) as exporter:
         with caplog.at_level(logging.WARNING, logger="sv_otel.exporter.otlp_grpc"):
             await exporter.export(EVENTS)
-        await exporter.shutdown()
-    finally:
-        await server.stop(None)
     assert len(calls) == 1
     assert [r.getMessage() for r in caplog.records if r.name == "sv_otel.exporter.otlp_grpc"] == [
         "otlp: the backend answered OK with a body that is not an Export*ServiceResponse; "
@@ -123,6 +109,18 @@ async def test_large_trailers_keep_their_meaning() -> None:
         context.set_trailing_metadata(big)
         return b""
 
+    async with logs_backend(export) as exporter:
+        await exporter.export(EVENTS)  # delivered
+        with pytest.raises(RetryableExportError, match="gRPC UNAVAILABLE: busy"):
+            await exporter.export(EVENTS)
+
+
+Handler = Callable[[bytes, grpc.aio.ServicerContext[bytes, bytes]], Awaitable[bytes]]
+
+
+@contextlib.asynccontextmanager
+async def logs_backend(export: Handler) -> AsyncIterator[OTLPGrpcExporter]:
+    """A LogsService answering with ``export`` (raw bytes), and an exporter pointed at it."""
     server = grpc.aio.server()
     method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(export)
     server.add_generic_rpc_handlers(
@@ -134,12 +132,10 @@ async def test_large_trailers_keep_their_meaning() -> None:
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    settings = OTLPSettings(endpoint=f"127.0.0.1:{port}", insecure=True)
+    exporter = OTLPGrpcExporter("otlp", "logs", settings)
     try:
-        settings = OTLPSettings(endpoint=f"127.0.0.1:{port}", insecure=True)
-        exporter = OTLPGrpcExporter("otlp", "logs", settings)
-        await exporter.export(EVENTS)  # delivered
-        with pytest.raises(RetryableExportError, match="gRPC UNAVAILABLE: busy"):
-            await exporter.export(EVENTS)
-        await exporter.shutdown()
+        yield exporter
     finally:
+        await exporter.shutdown()
         await server.stop(None)

@@ -67,6 +67,17 @@ async def test_connection_refused_is_retryable() -> None:
     await exporter.shutdown()
 
 
+async def read_request(reader: asyncio.StreamReader) -> None:
+    """Read one request with a ``Content-Length`` body."""
+    request_head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in request_head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    await reader.readexactly(length)
+
+
 @contextlib.asynccontextmanager
 async def endless_answer(head: bytes, pause: float = 0.0) -> AsyncIterator[tuple[int, list[int]]]:
     """A server answering every request with ``head`` and then a chunked body without end.
@@ -77,13 +88,7 @@ async def endless_answer(head: bytes, pause: float = 0.0) -> AsyncIterator[tuple
     sent: list[int] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request_head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in request_head.lower().split(b"\r\n")
-            if line.startswith(b"content-length:")
-        )
-        await reader.readexactly(length)
+        await read_request(reader)
         writer.write(head + b"\r\n")
         chunk = b"\x0a" * (64 * 1024 if not pause else 1)
         total = 0
@@ -141,13 +146,7 @@ async def fixed_answer(status: bytes, headers: bytes, body: bytes) -> AsyncItera
     """A server answering every request with ``status``, ``headers`` and ``body``."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request_head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in request_head.lower().split(b"\r\n")
-            if line.startswith(b"content-length:")
-        )
-        await reader.readexactly(length)
+        await read_request(reader)
         writer.write(b"HTTP/1.1 %s\r\n%scontent-length: %d\r\n\r\n" % (status, headers, len(body)))
         writer.write(body)
         await writer.drain()
