@@ -20,7 +20,10 @@ The token travels in the ``authorization: Bearer <token>`` metadata, the token h
 is read. The service takes the message as raw bytes and parses it itself, so that a message that
 is not protobuf is answered ``INVALID_ARGUMENT`` naming the problem (grpcio's own deserializer
 would log a traceback and answer ``UNKNOWN``). The message size limit (``max_body_bytes``) is
-enforced by grpcio after decompression.
+enforced by grpcio after decompression; a batch over :data:`OFFLOAD_BYTES` is parsed and
+validated in a worker thread. A refused call's handler holds nothing of its batch when it
+aborts: grpc.aio's abort raises, and the exception keeps the frame alive until a full garbage
+collection.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from sv_otel.ingest.settings import IngestSettings
 from sv_otel.server.metrics import GatewayMetrics
 from sv_otel.validate import event_from_json
 
-__all__ = ["IngestServicer", "anyvalue_to_json", "retry_trailers"]
+__all__ = ["OFFLOAD_BYTES", "IngestServicer", "anyvalue_to_json", "retry_trailers"]
 
 _MAX_ERRORS = 100
 OFFLOAD_BYTES = 1024 * 1024
