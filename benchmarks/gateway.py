@@ -79,12 +79,10 @@ def _sink(port: int, received: Synchronized[int], ready: Any) -> None:
     """An OTLP gRPC server counting log records, accepting spans (runs in its own process)."""
     import grpc
 
-    from sv_otel.translate._envelope import iter_scopes
+    from sv_otel.translate import count_records
 
     async def logs(request: bytes, context: Any) -> bytes:
-        count = 0
-        for scope in iter_scopes(request):
-            count += sum(1 for _ in scope.records)
+        count = count_records(request)
         with received.get_lock():
             received.value += count
         return b""  # an empty Export*ServiceResponse

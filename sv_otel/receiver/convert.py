@@ -30,8 +30,7 @@ from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import Event
 from sv_otel.otlp_json import decode_json, encode_json
 from sv_otel.receiver.signals import Signal
-from sv_otel.translate import TranslationStats
-from sv_otel.translate._envelope import count_records
+from sv_otel.translate import TranslationStats, count_records
 
 __all__ = [
     "EVENT_BYTES",

@@ -1,5 +1,6 @@
 """Pure translation between sessionvision events and OTLP logs and traces (no I/O)."""
 
+from sv_otel.translate._envelope import count_records
 from sv_otel.translate.logs import (
     encode_log_records,
     encode_logs,
@@ -12,6 +13,7 @@ from sv_otel.translate.stats import TranslationStats
 
 __all__ = [
     "TranslationStats",
+    "count_records",
     "encode_log_records",
     "encode_logs",
     "encode_spans",

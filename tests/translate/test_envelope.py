@@ -11,8 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 import sv_otel
 from sv_otel import Event, InvalidOTLPError
-from sv_otel.translate._envelope import count_records
-from sv_otel.translate.stats import TranslationStats
+from sv_otel.translate import TranslationStats, count_records
 
 EVENTS = [
     Event(
