@@ -13,8 +13,6 @@ all raises :class:`~sv_otel.errors.InvalidBatchError`.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -24,6 +22,7 @@ import msgspec
 from sv_otel.decompress import decompress_body
 from sv_otel.errors import InvalidBatchError, PayloadTooLargeError
 from sv_otel.event import Event, JSONValue
+from sv_otel.jsontext import loads_json
 from sv_otel.limits import Limits
 from sv_otel.validate import event_from_json, within_limits
 
@@ -64,9 +63,6 @@ class _Envelope(msgspec.Struct, frozen=True):
 
 
 _TYPED = msgspec.json.Decoder(list[Event] | _Envelope)
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNTYPED = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -124,7 +120,7 @@ def _parse_slow(data: bytes, limits: Limits) -> ParsedBatch:
     if not data.strip():
         raise InvalidBatchError("body: empty")
     try:
-        document = _loads(data)
+        document = loads_json(data)
     except InvalidBatchError as error:
         if b"\n" not in data.strip():
             raise
@@ -137,62 +133,13 @@ def _parse_slow(data: bytes, limits: Limits) -> ParsedBatch:
     return batch
 
 
-def _loads(data: bytes) -> JSONValue:
-    """Decode JSON with msgspec, or with the standard library where msgspec refuses valid JSON.
-
-    msgspec refuses two things JSON allows: a number out of the range of a float (read as
-    ``inf``, for the validator to reject that one event) and a lone UTF-16 surrogate escape, the
-    half of an emoji that ``JSON.stringify`` writes when a page cut a string in the middle of
-    one (replaced by U+FFFD, as the browser's own ``TextEncoder`` does, keeping the event).
-    """
-    try:
-        return _UNTYPED.decode(data)
-    except msgspec.ValidationError:
-        reason = None  # a number out of float range
-    except msgspec.DecodeError as exc:
-        reason = _reason(exc)
-    except UnicodeDecodeError:
-        raise InvalidBatchError(f"body: invalid UTF-8 at byte {_utf8_error_at(data)}") from None
-    except RecursionError:
-        raise InvalidBatchError("body: JSON nested too deeply") from None
-    try:
-        document = json.loads(data.decode(), parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise InvalidBatchError(f"body: not JSON ({reason or exc})") from None
-    if _SURROGATE_ESCAPE.search(data) is None:
-        return document
-    try:
-        return _replace_lone_surrogates(document)
-    except RecursionError:
-        raise InvalidBatchError("body: JSON nested too deeply") from None
-
-
-def _replace_lone_surrogates(value: JSONValue) -> JSONValue:
-    """``value`` with every lone surrogate of its strings and keys replaced by U+FFFD.
-
-    ``json.loads`` has already joined each valid pair into one character, so any surrogate left
-    is a lone one.
-    """
-    kind = type(value)
-    if kind is str:
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if kind is list:
-        return [_replace_lone_surrogates(item) for item in value]
-    if kind is dict:
-        return {
-            _LONE_SURROGATE.sub("\ufffd", key): _replace_lone_surrogates(item)
-            for key, item in value.items()
-        }
-    return value
-
-
 def _loads_lines(data: bytes, first_error: InvalidBatchError) -> JSONValue:
     documents: list[JSONValue] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            documents.append(_loads(line))
+            documents.append(loads_json(line))
         except InvalidBatchError as error:
             if number == 1:
                 raise first_error from None
@@ -242,22 +189,6 @@ def _check_count(count: int, limits: Limits) -> None:
         raise PayloadTooLargeError(
             f"body: {count} events, over the limit of {limits.max_events} per batch"
         )
-
-
-def _utf8_error_at(data: bytes) -> int:
-    try:
-        data.decode()
-    except UnicodeDecodeError as exc:
-        return exc.start
-    return 0
-
-
-def _reason(exc: msgspec.DecodeError) -> str:
-    return str(exc).removeprefix("JSON is malformed: ")
-
-
-def _reject_constant(name: str) -> JSONValue:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _json_type(value: JSONValue) -> str:

@@ -37,11 +37,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-import msgspec
-
 from sv_otel.decompress import decompress_body
-from sv_otel.errors import InvalidSessionRequestError, InvalidSessionTokenError, SvOtelError
+from sv_otel.errors import (
+    InvalidBatchError,
+    InvalidSessionRequestError,
+    InvalidSessionTokenError,
+    SvOtelError,
+)
 from sv_otel.event import Event, JSONValue
+from sv_otel.jsontext import loads_json
 from sv_otel.sessions.state import START_EVENT
 from sv_otel.sessions.token import check_session_token, sign_session_token
 
@@ -55,8 +59,6 @@ MAX_KEY_CHARS: Final = 128
 MAX_VALUE_CHARS: Final = 1024
 MAX_USER_ID_CHARS: Final = 256
 MAX_HASH_CHARS: Final = 2048
-
-_DECODER = msgspec.json.Decoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +106,9 @@ def parse_start_request(body: bytes, content_encoding: str | None = None) -> Sta
     if not data.strip():
         return StartRequest()  # start() without options
     try:
-        raw = _DECODER.decode(data)
-    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError) as exc:
-        reason = str(exc).removeprefix("JSON is malformed: ")
-        raise InvalidSessionRequestError(f"body: not JSON ({reason})") from None
+        raw = loads_json(data)
+    except InvalidBatchError as error:
+        raise InvalidSessionRequestError(error.message) from None
     if type(raw) is not dict:
         raise InvalidSessionRequestError(f"body: expected a JSON object, got {_kind(raw)}")
     user_id = _string(raw, "userID", MAX_USER_ID_CHARS) or None

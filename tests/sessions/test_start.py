@@ -149,6 +149,12 @@ def test_unknown_fields_are_ignored_and_uuid_case_is_normalised() -> None:
     assert request == StartRequest(user_uuid=USER_UUID)
 
 
+def test_half_an_emoji_is_text_not_a_refusal() -> None:
+    # JSON.stringify writes a lone surrogate as an escape when a page cut an emoji in half.
+    request = parse_start_request(b'{"userID": "ann\\ud83d", "metadata": {"plan": "\\ude00pro"}}')
+    assert (request.user_id, request.metadata) == ("ann\ufffd", {"plan": "\ufffdpro"})
+
+
 def test_a_short_secret_fails_at_construction() -> None:
     with pytest.raises(ConfigurationError, match="at least 16 bytes"):
         SessionStarter(secret=b"short")
