@@ -111,17 +111,12 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
     resource and scope name are found by a step over its fields that reads only lengths (they
     may come before or after the records), then its records are yielded one at a time.
     """
-    for number, wire, start, end in iter_fields(buf, 0, len(buf)):
-        if number != 1 or wire != 2:
-            continue
-        resource: dict[str, JSONValue] | None = None
-        for inner, inner_wire, a, b in iter_fields(buf, start, end):
-            if inner_wire != 2:
-                continue
-            if inner == 2 or inner == 1000:
-                if resource is None:
-                    resource = _resource(buf, start, end)
-                yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
+    resource: dict[str, JSONValue] = {}
+    resource_at = -1
+    for start, end, a, b in _scope_blocks(buf):
+        if start != resource_at:  # the first scope block of a Resource* block
+            resource, resource_at = _resource(buf, start, end), start
+        yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
 
 
 def count_records(buf: bytes) -> int:
@@ -133,16 +128,20 @@ def count_records(buf: bytes) -> int:
     Raises:
         InvalidOTLPError: the bytes are not a valid protobuf message.
     """
-    count = 0
     try:
-        for number, wire, start, end in iter_fields(buf, 0, len(buf)):
-            if number == 1 and wire == 2:
-                for inner, inner_wire, a, b in iter_fields(buf, start, end):
-                    if inner_wire == 2 and (inner == 2 or inner == 1000):
-                        count += _count_records(buf, a, b)
+        return sum(_count_records(buf, a, b) for _, _, a, b in _scope_blocks(buf))
     except MALFORMED as error:
         raise malformed(error) from None
-    return count
+
+
+def _scope_blocks(buf: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """Yield ``(resource block start, its end, scope block start, its end)`` for every scope
+    block (field 2, or the deprecated 1000) of every ``Resource*`` block (field 1)."""
+    for number, wire, start, end in iter_fields(buf, 0, len(buf)):
+        if number == 1 and wire == 2:
+            for inner, inner_wire, a, b in iter_fields(buf, start, end):
+                if inner_wire == 2 and (inner == 2 or inner == 1000):
+                    yield start, end, a, b
 
 
 def _resource(buf: bytes, start: int, end: int) -> dict[str, JSONValue]:
