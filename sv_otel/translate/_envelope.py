@@ -11,10 +11,11 @@ from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from sv_otel.attributes import SCOPE_NAME, SERVICE_NAME
-from sv_otel.errors import InvalidOTLPError
+from sv_otel.errors import InvalidOTLPError, ValueTooDeepError
 from sv_otel.event import JSONValue
 from sv_otel.translate._decode import (
     MALFORMED,
+    MAX_VALUE_DEPTH,
     decode_any,
     iter_fields,
     malformed,
@@ -43,6 +44,8 @@ class ResourceLike(Protocol):
     @property
     def attributes(self) -> Mapping[str, object]: ...
 
+
+_DEEP_RESOURCE = f"its resource has an attribute nested deeper than {MAX_VALUE_DEPTH} levels"
 
 _RESOURCE_ATTRIBUTE = AttributeEncoder(b"\x0a")
 _SCOPE = field(b"\x0a", field(b"\x0a", SCOPE_NAME.encode()))
@@ -91,16 +94,23 @@ class Scope:
 
     ``records`` yields the records' positions as it is iterated: a request of millions of empty
     records (two bytes each) must not cost a list of millions of positions before any is read.
+    ``refusal`` says why every record of the block is to be rejected unread (its resource has an
+    attribute nested too deep to read), or is None.
     """
 
-    __slots__ = ("name", "records", "resource")
+    __slots__ = ("name", "records", "refusal", "resource")
 
     def __init__(
-        self, resource: dict[str, JSONValue], name: str, records: Iterator[tuple[int, int]]
+        self,
+        resource: dict[str, JSONValue],
+        name: str,
+        records: Iterator[tuple[int, int]],
+        refusal: str | None = None,
     ):
         self.resource = resource
         self.name = name
         self.records = records
+        self.refusal = refusal
 
 
 def iter_scopes(buf: bytes) -> Iterator[Scope]:
@@ -110,13 +120,21 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
     still send: they have the scope block's shape. Nothing is collected ahead: a block's
     resource and scope name are found by a step over its fields that reads only lengths (they
     may come before or after the records), then its records are yielded one at a time.
+
+    A resource with an attribute nested deeper than the readers follow refuses its blocks'
+    records (``Scope.refusal``), not the request: the other resources' records are still read.
     """
     resource: dict[str, JSONValue] = {}
+    refusal: str | None = None
     resource_at = -1
     for start, end, a, b in _scope_blocks(buf):
         if start != resource_at:  # the first scope block of a Resource* block
-            resource, resource_at = _resource(buf, start, end), start
-        yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
+            resource_at = start
+            try:
+                resource, refusal = _resource(buf, start, end), None
+            except ValueTooDeepError:
+                resource, refusal = {}, _DEEP_RESOURCE
+        yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b), refusal)
 
 
 def count_records(buf: bytes) -> int:

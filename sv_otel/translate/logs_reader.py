@@ -57,6 +57,10 @@ def logs_to_events(
     events: list[Event] = []
     try:
         for scope in iter_scopes(buf):
+            if scope.refusal is not None:
+                for _ in scope.records:
+                    stats.reject(f"log record: {scope.refusal}")
+                continue
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
                 try:

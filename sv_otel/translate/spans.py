@@ -140,6 +140,10 @@ def spans_to_events(
     events: list[Event] = []
     try:
         for scope in iter_scopes(buf):
+            if scope.refusal is not None:
+                for _ in scope.records:
+                    stats.reject(f"span: {scope.refusal}")
+                continue
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
                 try:

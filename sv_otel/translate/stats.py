@@ -19,7 +19,7 @@ class TranslationStats:
         converted: records that became events.
         skipped: records without any ``session.id`` (not an error: nothing to attach them to).
         rejected: records that carry a session id but cannot become an event.
-        messages: the first 20 reasons for rejections, in English.
+        messages: the first 20 distinct reasons for rejections, in English.
     """
 
     converted: int = 0
@@ -28,7 +28,7 @@ class TranslationStats:
     messages: list[str] = field(default_factory=list)
 
     def reject(self, message: str) -> None:
-        """Count one rejected record and keep its reason (up to 20 reasons)."""
+        """Count one rejected record and keep its reason (up to 20 distinct reasons)."""
         self.rejected += 1
-        if len(self.messages) < _MAX_MESSAGES:
+        if len(self.messages) < _MAX_MESSAGES and message not in self.messages:
             self.messages.append(message)

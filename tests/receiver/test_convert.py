@@ -187,9 +187,8 @@ def test_unconvertible_records_give_partial_success_with_count_and_message() -> 
     assert conversion.events == [LOG_EVENT]
     message = (
         "2 log records could not be converted to sessionvision events: log record: neither "
-        "time_unix_nano nor observed_time_unix_nano is set; log record: neither time_unix_nano "
-        "nor observed_time_unix_nano is set"
-    )
+        "time_unix_nano nor observed_time_unix_nano is set"
+    )  # one reason, said once
     expected = ExportLogsServiceResponse()
     expected.partial_success.rejected_log_records = 2
     expected.partial_success.error_message = message

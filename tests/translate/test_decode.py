@@ -20,6 +20,7 @@ from sv_otel import (
     logs_to_events,
     spans_to_events,
 )
+from sv_otel.translate._decode import iter_fields
 from sv_otel.translate._encode import field
 from sv_otel.translate.stats import TranslationStats
 
@@ -184,3 +185,37 @@ def test_malformed_groups_are_refused(body: bytes, problem: str) -> None:
     for translate in (logs_to_events, spans_to_events):
         with pytest.raises(InvalidOTLPError, match=f"^protobuf: {problem}$"):
             translate(body)
+
+
+@pytest.mark.parametrize("levels", [64, 65])
+@pytest.mark.parametrize(
+    ("translate", "valid", "noun", "records"),
+    [(logs_to_events, LOGS, "log record", 2), (spans_to_events, SPANS, "span", 1)],
+    ids=["logs", "spans"],
+)
+def test_a_resource_too_deep_rejects_its_records_alone(
+    levels: int, translate: Callable[..., list[Event]], valid: bytes, noun: str, records: int
+) -> None:
+    deep = field(b"\x0a", field(b"\x0a", b"deep") + field(b"\x12", _nested(levels)))
+    resource = field(b"\x0a", deep)  # Resource { attributes: deep }
+    first = field(b"\x0a", resource + _scope_blocks(valid))  # the same records, deep resource
+    stats = TranslationStats()
+    events = translate(first + valid, stats=stats)
+    if levels == 64:
+        assert events == EVENTS + EVENTS
+        assert stats.rejected == 0
+    else:
+        assert events == EVENTS  # the second resource's records are still read
+        assert stats.rejected == records  # two log records, or one span of two span events
+        assert stats.messages == [
+            f"{noun}: its resource has an attribute nested deeper than 64 levels"
+        ]
+
+
+def _scope_blocks(request: bytes) -> bytes:
+    """The scope blocks (field 2) of a one-resource request's ``Resource*`` block, encoded."""
+    ((number, _, start, end),) = iter_fields(request, 0, len(request))
+    assert number == 1
+    return b"".join(
+        field(b"\x12", request[a:b]) for n, _, a, b in iter_fields(request, start, end) if n == 2
+    )
