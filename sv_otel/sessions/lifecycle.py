@@ -13,9 +13,9 @@ and:
   Its Highlight Session document goes to ``summaries.jsonl``. Both clocks are the server's
   (``now_ms``); the ``session.end`` event is stamped with the session's last activity.
 
-The processor owns the state (the tracked sessions, the state database and files, the locks)
-and the clocks (:meth:`poll`, :meth:`shutdown`); each call's starting and ending of sessions is
-a :class:`~sv_otel.sessions.run.Run`.
+The processor owns the state (the tracked sessions of :mod:`sv_otel.sessions.tracked`, the
+state database and files, the locks) and the clocks (:meth:`poll`, :meth:`shutdown`); each
+call's starting and ending of sessions is a :class:`~sv_otel.sessions.run.Run`.
 
 **Bounded state and eviction.** At most ``max_sessions`` sessions are tracked (in memory and in
 the state database), taking at most ``max_memory_bytes`` of memory together, as estimated by
@@ -62,9 +62,9 @@ from sv_otel.event import Event
 from sv_otel.sessions.config import EVENTS_FILE, SUMMARIES_FILE, SessionConfig, sessions_dir
 from sv_otel.sessions.jsonlines import RotatingJsonLines
 from sv_otel.sessions.run import Known, Run, identities_of, tracked
-from sv_otel.sessions.state import SessionState, memory_bytes
 from sv_otel.sessions.store import SessionStore
 from sv_otel.sessions.summary import highlight_document
+from sv_otel.sessions.tracked import Tracked
 
 __all__ = ["SessionLifecycleProcessor"]
 
@@ -94,11 +94,7 @@ class SessionLifecycleProcessor:
         self._events = RotatingJsonLines(directory / EVENTS_FILE, self.config.max_file_bytes)
         self._lock = threading.Lock()
         self._closed = False
-        # Both dicts hold every tracked session: _by_seen least recently seen first (for the
-        # inactivity timeout and eviction), _by_start oldest first (for the maximum duration).
-        self._by_seen: dict[str, SessionState] = {}
-        self._by_start: dict[str, SessionState] = {}
-        self._memory = 0  # the estimated memory of the tracked sessions together
+        self._tracked = Tracked()
         try:
             with self._store.locked():
                 self._store.save_settings(
@@ -115,21 +111,15 @@ class SessionLifecycleProcessor:
     def _load(self) -> None:
         """(Re)build the in-memory sessions from the state database."""
         try:
-            states = self._store.load()
+            self._tracked = Tracked(self._store.load())
         except (msgspec.MsgspecError, sqlite3.Error) as exc:
             raise ConfigurationError(
                 f"{self._directory}: unreadable session state ({exc})"
             ) from None
-        for state in states:
-            state.memory_bytes = memory_bytes(state)
-        self._by_seen = {state.session_id: state for state in states}
-        by_start = sorted(states, key=lambda state: state.first_seen_ms)
-        self._by_start = {state.session_id: state for state in by_start}
-        self._memory = sum(state.memory_bytes for state in states)
 
     def __len__(self) -> int:
         """The number of sessions being tracked."""
-        return len(self._by_seen)
+        return len(self._tracked)
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Event]:
         """Track ``events``; return them with lifecycle events inserted.
@@ -146,7 +136,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = Run(self.config, self._by_seen, self._by_start, self._memory)
+                run = self._run()
                 try:
                     known = self._known(events)
                 except sqlite3.Error as exc:
@@ -169,15 +159,15 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync()
-                run = Run(self.config, self._by_seen, self._by_start, self._memory)
+                run = self._run()
                 timeout = self.config.inactivity_timeout_ms
                 longest = self.config.max_duration_ms
                 with self._undo_on_error():
-                    for state in list(self._by_seen.values()):
+                    for state in list(self._tracked.by_seen.values()):
                         if now_ms - state.last_seen_ms < timeout:
                             break
                         run.end(state, "timeout")
-                    for state in list(self._by_start.values()):
+                    for state in list(self._tracked.by_start.values()):
                         if now_ms - state.first_seen_ms < longest:
                             break
                         run.end(state, "max_duration")
@@ -195,9 +185,9 @@ class SessionLifecycleProcessor:
             try:
                 with self._store.locked():
                     self._sync_or_warn()
-                    run = Run(self.config, self._by_seen, self._by_start, self._memory)
+                    run = self._run()
                     if self.config.end_on_shutdown:
-                        for state in list(self._by_seen.values()):
+                        for state in list(self._tracked.by_seen.values()):
                             run.end(state, "shutdown")
                     self._commit(run)
             finally:
@@ -216,7 +206,7 @@ class SessionLifecycleProcessor:
             self._check_open()
             with self._store.locked():
                 self._sync_or_warn()
-                if session_id in self._by_seen:
+                if session_id in self._tracked.by_seen:
                     return False
                 try:
                     return bool(self._store.ended([session_id]))
@@ -230,7 +220,7 @@ class SessionLifecycleProcessor:
             if not self._closed:
                 with self._store.locked():
                     self._sync_or_warn()
-            state = self._by_seen.get(session_id)
+            state = self._tracked.by_seen.get(session_id)
             if state is None:
                 return None
             return highlight_document(state, self.config, end_reason=None)
@@ -250,24 +240,13 @@ class SessionLifecycleProcessor:
             raise QueueFullError(
                 f"session state: could not be read ({exc}); try again", retry_after=1.0
             ) from None
-        if found is None:
-            return
-        states, ended = found
-        by_seen, by_start = self._by_seen, self._by_start
-        for session_id in ended:
-            gone = by_seen.pop(session_id, None)
-            by_start.pop(session_id, None)
-            if gone is not None:
-                self._memory -= gone.memory_bytes
-        for state in sorted(states, key=lambda state: state.last_seen_ms):
-            state.memory_bytes = memory_bytes(state)
-            replaced = by_seen.pop(state.session_id, None)
-            if replaced is not None:
-                self._memory -= replaced.memory_bytes
-            self._memory += state.memory_bytes
-            by_seen[state.session_id] = state  # the most recently seen go last
-        for state in sorted(states, key=lambda state: state.first_seen_ms):
-            by_start[state.session_id] = state  # keeps its place, or joins the end
+        if found is not None:
+            states, ended = found
+            self._tracked.merge(states, ended)
+
+    def _run(self) -> Run:
+        tracked = self._tracked
+        return Run(self.config, tracked.by_seen, tracked.by_start, tracked.memory)
 
     def _sync_or_warn(self) -> None:
         try:
@@ -279,7 +258,7 @@ class SessionLifecycleProcessor:
         """Look up, in one query each, what the store knows about the batch's new sessions."""
         new: dict[str, Event] = {}
         for event in events:
-            if event.session_id not in self._by_seen and tracked(event):
+            if event.session_id not in self._tracked.by_seen and tracked(event):
                 new.setdefault(event.session_id, event)
         if not new:
             return Known(set(), {})
@@ -307,7 +286,7 @@ class SessionLifecycleProcessor:
             if run.recorded:
                 self._events.append(run.recorded)
             self._store.commit(run.changes)
-            self._memory = run.memory
+            self._tracked.memory = run.memory
         except (OSError, sqlite3.Error) as exc:
             self._load()  # back to what is on disk
             raise QueueFullError(
