@@ -127,9 +127,10 @@ class Run:
             # Keep by_seen ordered by last activity: move the session to the end.
             del self.by_seen[session_id]
             self.by_seen[session_id] = state
-        user_id = event.user_id
-        if user_id is not None and user_id != state.user_id and len(user_id) <= MAX_ID_CHARS:
-            self._remember(f"u:{user_id}", session_id, known)  # identified mid-session
+        if event.user_id != state.user_id:  # identified mid-session
+            identity = _identity("u", event.user_id)
+            if identity is not None:
+                self._remember(identity, session_id, known)
         before = state.memory_bytes
         observe(state, event, now_ms, self.idle_gap_ms)
         self.memory += state.memory_bytes - before
@@ -217,9 +218,12 @@ def identities_of(event: Event) -> list[str]:
 
     Ids longer than :data:`MAX_ID_CHARS` are left out.
     """
-    found = []
-    if event.user_id is not None and len(event.user_id) <= MAX_ID_CHARS:
-        found.append(f"u:{event.user_id}")
-    if event.anonymous_id is not None and len(event.anonymous_id) <= MAX_ID_CHARS:
-        found.append(f"a:{event.anonymous_id}")
-    return found
+    found = (_identity("u", event.user_id), _identity("a", event.anonymous_id))
+    return [identity for identity in found if identity is not None]
+
+
+def _identity(kind: str, value: str | None) -> str | None:
+    """The key by which a user (``u``) or anonymous (``a``) id links sessions, if it links any."""
+    if value is None or len(value) > MAX_ID_CHARS:
+        return None
+    return f"{kind}:{value}"
