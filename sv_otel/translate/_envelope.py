@@ -23,6 +23,7 @@ from sv_otel.translate._decode import (
     skip_field,
 )
 from sv_otel.translate._encode import AttributeEncoder, field, varint
+from sv_otel.translate.stats import TranslationStats
 
 __all__ = [
     "DEFAULT_RESOURCE",
@@ -94,26 +95,19 @@ class Scope:
 
     ``records`` yields the records' positions as it is iterated: a request of millions of empty
     records (two bytes each) must not cost a list of millions of positions before any is read.
-    ``refusal`` says why every record of the block is to be rejected unread (its resource has an
-    attribute nested too deep to read), or is None.
     """
 
-    __slots__ = ("name", "records", "refusal", "resource")
+    __slots__ = ("name", "records", "resource")
 
     def __init__(
-        self,
-        resource: dict[str, JSONValue],
-        name: str,
-        records: Iterator[tuple[int, int]],
-        refusal: str | None = None,
+        self, resource: dict[str, JSONValue], name: str, records: Iterator[tuple[int, int]]
     ):
         self.resource = resource
         self.name = name
         self.records = records
-        self.refusal = refusal
 
 
-def iter_scopes(buf: bytes) -> Iterator[Scope]:
+def iter_scopes(buf: bytes, stats: TranslationStats, noun: str) -> Iterator[Scope]:
     """Yield every scope block of an OTLP logs or traces request, with record positions.
 
     Also reads the deprecated ``instrumentation_library_*`` blocks (field 1000) that old SDKs
@@ -121,20 +115,24 @@ def iter_scopes(buf: bytes) -> Iterator[Scope]:
     resource and scope name are found by a step over its fields that reads only lengths (they
     may come before or after the records), then its records are yielded one at a time.
 
-    A resource with an attribute nested deeper than the readers follow refuses its blocks'
-    records (``Scope.refusal``), not the request: the other resources' records are still read.
+    A resource with an attribute nested deeper than the readers follow costs its own records,
+    not the request: they are rejected into ``stats`` (as ``"{noun}: ..."``) and its blocks are
+    not yielded, and the other resources' records are still read.
     """
-    resource: dict[str, JSONValue] = {}
-    refusal: str | None = None
+    resource: dict[str, JSONValue] | None = {}
     resource_at = -1
     for start, end, a, b in _scope_blocks(buf):
         if start != resource_at:  # the first scope block of a Resource* block
             resource_at = start
             try:
-                resource, refusal = _resource(buf, start, end), None
+                resource = _resource(buf, start, end)
             except ValueTooDeepError:
-                resource, refusal = {}, _DEEP_RESOURCE
-        yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b), refusal)
+                resource = None
+        if resource is None:
+            for _ in _records(buf, a, b):
+                stats.reject(f"{noun}: {_DEEP_RESOURCE}")
+        else:
+            yield Scope(resource, _scope_name(buf, a, b), _records(buf, a, b))
 
 
 def count_records(buf: bytes) -> int:

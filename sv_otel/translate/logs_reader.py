@@ -56,11 +56,7 @@ def logs_to_events(
     stats = stats if stats is not None else TranslationStats()
     events: list[Event] = []
     try:
-        for scope in iter_scopes(buf):
-            if scope.refusal is not None:
-                for _ in scope.records:
-                    stats.reject(f"log record: {scope.refusal}")
-                continue
+        for scope in iter_scopes(buf, stats, "log record"):
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
                 try:

@@ -139,11 +139,7 @@ def spans_to_events(
     stats = stats if stats is not None else TranslationStats()
     events: list[Event] = []
     try:
-        for scope in iter_scopes(buf):
-            if scope.refusal is not None:
-                for _ in scope.records:
-                    stats.reject(f"span: {scope.refusal}")
-                continue
+        for scope in iter_scopes(buf, stats, "span"):
             own = scope.name == SCOPE_NAME
             for start, end in scope.records:
                 try:
