@@ -15,7 +15,14 @@ naming the JSON path::
 from __future__ import annotations
 
 from sv_otel.otlp_json._path import MAX_DEPTH
-from sv_otel.otlp_json.decode import decode_json, decode_json_dict
+from sv_otel.otlp_json.decode import decode_json, decode_json_dict, decode_json_partial
 from sv_otel.otlp_json.encode import encode_json, encode_json_dict
 
-__all__ = ["MAX_DEPTH", "decode_json", "decode_json_dict", "encode_json", "encode_json_dict"]
+__all__ = [
+    "MAX_DEPTH",
+    "decode_json",
+    "decode_json_dict",
+    "decode_json_partial",
+    "encode_json",
+    "encode_json_dict",
+]

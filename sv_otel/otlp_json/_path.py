@@ -56,9 +56,10 @@ class FieldError(Exception):
         problem: What is wrong, e.g. ``expected string, got number``.
     """
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, *, too_deep: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.too_deep = too_deep
         self.parts: list[str | int] = []
 
     def to_invalid(self) -> InvalidOTLPError:
@@ -68,7 +69,7 @@ class FieldError(Exception):
 
 def too_deep() -> FieldError:
     """Return the error for nesting beyond :data:`MAX_DEPTH`."""
-    return FieldError(f"nested deeper than {MAX_DEPTH} levels")
+    return FieldError(f"nested deeper than {MAX_DEPTH} levels", too_deep=True)
 
 
 def format_path(parts: list[str | int]) -> str:

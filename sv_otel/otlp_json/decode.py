@@ -10,8 +10,9 @@ ignored), strict about JSON types, ranges and id lengths, and every problem is a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from typing import Final, TypeVar
 
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -41,9 +42,16 @@ from sv_otel.otlp_json._plan import (
     plan_for_type_url,
 )
 
-__all__ = ["decode_json", "decode_json_dict"]
+__all__ = ["decode_json", "decode_json_dict", "decode_json_partial"]
 
 M = TypeVar("M", bound=Message)
+
+_RECORDS: Final = frozenset(
+    ("opentelemetry.proto.logs.v1.LogRecord", "opentelemetry.proto.trace.v1.Span")
+)
+"""The messages that :func:`decode_json_partial` leaves out when they nest too deep."""
+
+_LEFT_OUT: ContextVar[list[int] | None] = ContextVar("sv_otel_otlp_json_left_out", default=None)
 
 
 def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = True) -> M:
@@ -62,6 +70,32 @@ def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = 
         InvalidOTLPError: The body is not JSON, or does not describe a ``message_type``.
     """
     return _text.read(data, lambda obj: _decode_root(obj, message_type, strict_ids))
+
+
+def decode_json_partial(
+    data: bytes | str, message_type: type[M], *, strict_ids: bool = True
+) -> tuple[M, int]:
+    """Decode an OTLP/JSON request as :func:`decode_json` does, sparing what is not too deep.
+
+    A log record or span nested deeper than :data:`MAX_DEPTH` levels (counted from the request)
+    is left out rather than failing the whole body, as a receiver's partial success wants.
+
+    Returns:
+        The decoded message, and the number of records (log records or spans) left out.
+
+    Raises:
+        InvalidOTLPError: As for :func:`decode_json`; also nesting too deep outside a record.
+    """
+
+    def convert(obj: object) -> tuple[M, int]:
+        left_out: list[int] = []
+        token = _LEFT_OUT.set(left_out)
+        try:
+            return _decode_root(obj, message_type, strict_ids), len(left_out)
+        finally:
+            _LEFT_OUT.reset(token)
+
+    return _text.read(data, convert)
 
 
 def decode_json_dict(
@@ -189,8 +223,31 @@ def _messages(
         for item in items:
             append(_message(plan, item, strict, depth))
     except FieldError as err:
-        err.parts.append(len(out))  # the index of the failing item
-        raise
+        left_out = _LEFT_OUT.get()
+        if not err.too_deep or left_out is None or plan.descriptor.full_name not in _RECORDS:
+            err.parts.append(len(out))  # the index of the failing item
+            raise
+        return _records_left_out(plan, items, strict, depth, out, left_out)
+    return out
+
+
+def _records_left_out(
+    plan: MessagePlan,
+    items: Sequence[object],
+    strict: bool,
+    depth: int,
+    out: list[dict[str, object]],
+    left_out: list[int],
+) -> list[dict[str, object]]:
+    """Go on from the record at ``len(out)``, which nests too deep: leave out each that does."""
+    for index in range(len(out), len(items)):
+        try:
+            out.append(_message(plan, items[index], strict, depth))
+        except FieldError as err:
+            if not err.too_deep:
+                err.parts.append(index)
+                raise
+            left_out.append(index)
     return out
 
 

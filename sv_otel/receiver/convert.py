@@ -19,7 +19,7 @@ protobuf path does with ids of the wrong length ("not associated", in the specif
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.event import Event
-from sv_otel.otlp_json import decode_json, encode_json
+from sv_otel.otlp_json import MAX_DEPTH, decode_json, decode_json_partial, encode_json
 from sv_otel.receiver.signals import Signal
 from sv_otel.translate import TranslationStats, count_records
 
@@ -36,6 +36,7 @@ __all__ = [
     "EVENT_BYTES",
     "MAX_MESSAGE_CHARS",
     "Conversion",
+    "Prepared",
     "convert_request",
     "encode_response",
     "prepare_request",
@@ -51,6 +52,8 @@ EVENT_BYTES: Final = 512
 ``tracemalloc`` measures about 350 bytes for the event of a record that is nothing but a time
 and a ``session.id`` (about 30 bytes on the wire), and 1 300 for a browser event of eight
 properties (about 400 bytes on the wire, already counted as body)."""
+
+_TOO_DEEP: Final = f"%s: nested deeper than {MAX_DEPTH} message levels"
 
 _METRIC_KINDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 
@@ -75,9 +78,9 @@ class Conversion:
     def message(self) -> str | None:
         """The partial-success message in English, or None for a plain success."""
         if self.stats.rejected:
-            noun = self.signal.noun
             reasons = "; ".join(self.stats.messages)
-            text = f"{self.stats.rejected} {noun} could not be converted to sessionvision events"
+            records = self.signal.count(self.stats.rejected)
+            text = f"{records} could not be converted to sessionvision events"
             return _clip(f"{text}: {reasons}" if reasons else text)
         if self.dropped_points:
             return (
@@ -86,6 +89,21 @@ class Conversion:
                 "and traces to this endpoint"
             )
         return None
+
+
+class Prepared(NamedTuple):
+    """A logs or traces request ready to translate (see :func:`prepare_request`).
+
+    Attributes:
+        data: the request as protobuf bytes.
+        records: the number of its records (log records or spans).
+        left_out: records an OTLP/JSON body held that nest too deep for a message: they were
+            left out of ``data``, and are rejected by :func:`translate_request`.
+    """
+
+    data: bytes
+    records: int
+    left_out: int = 0
 
 
 def convert_request(signal: Signal, data: bytes, *, json: bool) -> Conversion:
@@ -108,28 +126,33 @@ def convert_request(signal: Signal, data: bytes, *, json: bool) -> Conversion:
         if isinstance(request, ExportMetricsServiceRequest):
             conversion.dropped_points = _count_points(request)
         return conversion
-    return translate_request(signal, prepare_request(signal, data, json=json)[0])
+    return translate_request(signal, prepare_request(signal, data, json=json))
 
 
-def prepare_request(signal: Signal, data: bytes, *, json: bool) -> tuple[bytes, int]:
+def prepare_request(signal: Signal, data: bytes, *, json: bool) -> Prepared:
     """A logs or traces request as protobuf bytes (OTLP/JSON is decoded), and its record count.
 
     The count tells what translating it will take (about :data:`EVENT_BYTES` a record) before
-    any of it is translated.
+    any of it is translated. An OTLP/JSON record nested deeper than protobuf messages may be
+    (:data:`~sv_otel.otlp_json.MAX_DEPTH` levels) is left out and counted, to be rejected alone.
 
     Raises:
         InvalidOTLPError: the body is not a valid request of that signal.
     """
+    left_out = 0
     if json:
-        data = _decode_message(signal, data, json=True).SerializeToString()
-    return data, count_records(data)
+        request, left_out = decode_json_partial(data, signal.request_type, strict_ids=False)
+        data = request.SerializeToString()
+    return Prepared(data, count_records(data), left_out)
 
 
-def translate_request(signal: Signal, data: bytes) -> Conversion:
-    """Translate the records of a logs or traces request (protobuf bytes) into events."""
+def translate_request(signal: Signal, prepared: Prepared) -> Conversion:
+    """Translate the records of a prepared logs or traces request into events."""
     conversion = Conversion(signal)
+    for _ in range(prepared.left_out):
+        conversion.stats.reject(_TOO_DEEP % signal.noun)
     if signal.translate is not None:
-        conversion.events = signal.translate(data, conversion.stats)
+        conversion.events = signal.translate(prepared.data, conversion.stats)
     return conversion
 
 

@@ -124,9 +124,9 @@ class ExportHandler:
         if signal.translate is None:
             conversion = await self._run(offload, convert_request, signal, data, json=json)
         else:
-            body, records = await self._run(offload, prepare_request, signal, data, json=json)
-            self._charge(signal, records, hold)
-            conversion = await self._run(offload, translate_request, signal, body)
+            prepared = await self._run(offload, prepare_request, signal, data, json=json)
+            self._charge(signal, prepared.records, hold)
+            conversion = await self._run(offload, translate_request, signal, prepared)
         if conversion.events:
             await self._sinks[signal.name].submit(conversion.events)
         count_conversion(conversion)
@@ -137,7 +137,7 @@ class ExportHandler:
         limit = self.in_flight.max_bytes
         if size > limit:
             raise PayloadTooLargeError(
-                f"request: {records} {signal.noun}, whose events would take about {size} bytes, "
+                f"request: {signal.count(records)}, whose events would take about {size} bytes, "
                 f"more than the {limit} bytes all requests in flight may hold "
                 "(max_in_flight_bytes); send fewer in each request"
             )

@@ -52,7 +52,7 @@ class Signal:
         request_type: the ``Export*ServiceRequest`` message class.
         response_type: the ``Export*ServiceResponse`` message class.
         rejected_field: the partial-success counter, e.g. ``rejected_log_records``.
-        noun: what a record is called in messages, e.g. ``log records``.
+        noun: what one record is called in messages, e.g. ``log record``.
         translate: the translator to events, or None when the signal is not converted.
     """
 
@@ -65,6 +65,10 @@ class Signal:
     noun: str
     translate: Translator | None
 
+    def count(self, number: int) -> str:
+        """``number`` records in words: ``1 log record``, ``2 log records``."""
+        return f"{number} {self.noun}" if number == 1 else f"{number} {self.noun}s"
+
 
 LOGS: Final = Signal(
     name="logs",
@@ -73,7 +77,7 @@ LOGS: Final = Signal(
     request_type=ExportLogsServiceRequest,
     response_type=ExportLogsServiceResponse,
     rejected_field="rejected_log_records",
-    noun="log records",
+    noun="log record",
     translate=_logs,
 )
 TRACES: Final = Signal(
@@ -83,7 +87,7 @@ TRACES: Final = Signal(
     request_type=ExportTraceServiceRequest,
     response_type=ExportTraceServiceResponse,
     rejected_field="rejected_spans",
-    noun="spans",
+    noun="span",
     translate=_spans,
 )
 METRICS: Final = Signal(
@@ -93,7 +97,7 @@ METRICS: Final = Signal(
     request_type=ExportMetricsServiceRequest,
     response_type=ExportMetricsServiceResponse,
     rejected_field="rejected_data_points",
-    noun="data points",
+    noun="data point",
     translate=None,
 )
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from sv_otel.errors import InvalidOTLPError
-from sv_otel.otlp_json import decode_json_dict
+from sv_otel.otlp_json import decode_json_dict, decode_json_partial
 
 from ._helpers import decode_error
 
@@ -95,6 +98,55 @@ def test_deep_any_value_nesting_is_capped() -> None:
     assert message.startswith("body.arrayValue.values[0].arrayValue.values[0]")
     assert message.endswith(": nested deeper than 100 levels")
     assert len(message) < 300
+
+
+def test_partial_decoding_leaves_out_only_the_records_nested_too_deep() -> None:
+    records = [{"body": _nested(n)} for n in (1, 60, 2, 40, 300, 3)]
+    request = {"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}
+    message, left_out = decode_json_partial(json.dumps(request), ExportLogsServiceRequest)
+    assert left_out == 2
+    kept = message.resource_logs[0].scope_logs[0].log_records
+    assert [_depth(record.body) for record in kept] == [1, 2, 40, 3]
+    with pytest.raises(InvalidOTLPError, match=r"logRecords\[1\]\.body.*nested deeper than 100"):
+        decode_json_dict(request, ExportLogsServiceRequest)  # the whole body, as before
+
+
+def test_partial_decoding_leaves_out_spans_and_old_style_blocks_too() -> None:
+    deep = [{"key": "k", "value": _nested(60)}]
+    spans = [{"name": "a"}, {"name": "b", "attributes": deep}, {"name": "c"}]
+    request = {"resourceSpans": [{"instrumentationLibrarySpans": [{"spans": spans}]}]}
+    message, left_out = decode_json_partial(json.dumps(request), ExportTraceServiceRequest)
+    assert left_out == 1
+    assert [s.name for s in message.resource_spans[0].scope_spans[0].spans] == ["a", "c"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "error"),
+    [  # too deep outside a record, or another problem after a record left out
+        (
+            {"resourceLogs": [{"resource": {"attributes": [{"key": "k", "value": _nested(60)}]}}]},
+            r"^resourceLogs\[0\]\.resource\.attributes\[0\]\.value\..*nested deeper",
+        ),
+        (
+            {
+                "resourceLogs": [
+                    {"scopeLogs": [{"logRecords": [{"body": _nested(60)}, {"body": 1}]}]}
+                ]
+            },
+            r"^resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[1\]\.body: expected object",
+        ),
+    ],
+)
+def test_partial_decoding_still_refuses_the_rest(request_: dict[str, Any], error: str) -> None:
+    with pytest.raises(InvalidOTLPError, match=error):
+        decode_json_partial(json.dumps(request_), ExportLogsServiceRequest)
+
+
+def _depth(value: AnyValue) -> int:
+    depth = 0
+    while value.HasField("array_value"):
+        value, depth = value.array_value.values[0], depth + 1
+    return depth
 
 
 def test_very_deep_json_is_an_error_not_a_crash() -> None:

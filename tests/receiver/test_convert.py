@@ -268,3 +268,25 @@ def test_undecodable_bodies_raise_with_a_message(
     with pytest.raises(InvalidOTLPError) as caught:
         convert_request(signal, body, json=json_body)
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize("levels", [40, 60])
+def test_a_json_record_nested_too_deep_is_rejected_alone(levels: int) -> None:
+    request = json.loads(_json_log())
+    record = request["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    deep: dict[str, object] = {"stringValue": "leaf"}
+    for _ in range(levels):
+        deep = {"arrayValue": {"values": [deep]}}
+    records = [record, {**record, "body": deep}, record]
+    request["resourceLogs"][0]["scopeLogs"][0]["logRecords"] = records
+    conversion = convert_request(LOGS, json.dumps(request).encode(), json=True)
+    if levels == 40:  # 40 array levels are 84 message levels, within protobuf's 100
+        assert len(conversion.events) == 3
+        assert conversion.message is None
+        return
+    assert conversion.events == [LOG_EVENT, LOG_EVENT]
+    assert conversion.stats.rejected == 1
+    assert conversion.message == (
+        "1 log record could not be converted to sessionvision events: "
+        "log record: nested deeper than 100 message levels"
+    )

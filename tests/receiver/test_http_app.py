@@ -254,7 +254,7 @@ def test_unconvertible_records_get_partial_success(http: httpx.Client, sink: Rec
     assert response.json() == {
         "partialSuccess": {
             "rejectedLogRecords": "1",
-            "errorMessage": "1 log records could not be converted to sessionvision events: "
+            "errorMessage": "1 log record could not be converted to sessionvision events: "
             "log record: neither time_unix_nano nor observed_time_unix_nano is set",
         }
     }
