@@ -1,4 +1,4 @@
-"""The three interfaces every adapter is written against: where events go in, and where they go out.
+"""The interfaces every adapter is written against: where events go in, and where they go out.
 
 * An :class:`EventSink` is what a receiver hands accepted events to (the ingest endpoint, the
   OTLP receiver). ``submit`` returns once the events are durable; it raises
@@ -12,6 +12,9 @@
 * A :class:`RequestExporter` is an :class:`EventExporter` that can also send a ready OTLP
   request (``export_request``): a logs pipeline whose exporters all can queues its events
   already translated, as OTLP log records, and hands them over without translating again.
+* A :class:`SessionJsonExporter` can also send events already encoded as the sessionvision JSON
+  of each session (``export_session_json``): a pipeline whose exporters all can queues its
+  events in that form, encoded once on the way in.
 * An :class:`EventProcessor` sits between the receivers and the durable queue of a pipeline: it
   sees every accepted batch and may add events (e.g. ``session.start`` / ``session.end``); the
   server also calls ``poll`` periodically and ``shutdown`` on a graceful stop, and submits what
@@ -24,8 +27,15 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson
 
-__all__ = ["EventExporter", "EventProcessor", "EventSink", "RequestExporter"]
+__all__ = [
+    "EventExporter",
+    "EventProcessor",
+    "EventSink",
+    "RequestExporter",
+    "SessionJsonExporter",
+]
 
 
 class EventSink(Protocol):
@@ -58,6 +68,15 @@ class RequestExporter(EventExporter, Protocol):
     async def export_request(self, request: bytes, count: int) -> None:
         """Deliver a serialised ``Export*ServiceRequest`` of the exporter's signal, holding
         ``count`` records, once; raise as :meth:`EventExporter.export` does."""
+        ...
+
+
+@runtime_checkable
+class SessionJsonExporter(EventExporter, Protocol):
+    """An exporter that also sends events queued as sessionvision JSON by session."""
+
+    async def export_session_json(self, batch: SessionJson) -> None:
+        """Deliver ``batch`` once; raise as :meth:`EventExporter.export` does."""
         ...
 
 

@@ -16,7 +16,9 @@ draining loop do not wait. Failures are handled the same way for every exporter:
 
 Records of OTLP log records (:data:`~sv_otel.queue.LOG_RECORDS`) go to an exporter that takes
 ready requests (:class:`~sv_otel.components.RequestExporter`) as one request wrapping them, with
-no translation; anything else is decoded to events for ``exporter.export``. A crash between
+no translation; records of sessionvision JSON (:data:`~sv_otel.queue.SESSION_JSON`) go to a
+:class:`~sv_otel.components.SessionJsonExporter` merged by session, with no encoding; anything
+else is decoded to events for ``exporter.export``. A crash between
 the export and the cursor update delivers that batch again (a duplicate, never a loss).
 :meth:`DeliveryLoop.stop` with ``drain=True`` keeps exporting until the queue is empty or the
 deadline passes; what is left stays queued for the next start.
@@ -32,13 +34,14 @@ from typing import Any
 
 import msgspec
 
-from sv_otel.components import EventExporter, RequestExporter
+from sv_otel.components import EventExporter, RequestExporter, SessionJsonExporter
 from sv_otel.errors import InvalidOTLPError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.retry import RetryPolicy
-from sv_otel.queue import DurableQueue, Record, decode_events, is_log_records
+from sv_otel.queue import DurableQueue, Record, decode_events, is_log_records, is_session_json
 from sv_otel.server.metrics import GatewayMetrics
+from sv_otel.session_json import SessionJson
 from sv_otel.translate import log_records_request
 
 __all__ = ["DeliveryLoop"]
@@ -82,6 +85,7 @@ class DeliveryLoop:
         self._drain = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._requests = exporter if isinstance(exporter, RequestExporter) else None
+        self._session_json = exporter if isinstance(exporter, SessionJsonExporter) else None
 
     def start(self) -> None:
         """Start delivering in a background task."""
@@ -170,6 +174,19 @@ class DeliveryLoop:
             count = sum(record.events for record in records)
             await self._deliver(
                 lambda: exporter.export_request(request, count), count, lambda: _events(records)
+            )
+            return
+        json_exporter = self._session_json
+        if json_exporter is not None and all(is_session_json(record) for record in records):
+            try:
+                batch = SessionJson.of_payloads(record.payload for record in records)
+            except msgspec.DecodeError as error:  # damaged: note it, move on
+                await self._dead_letter([], f"unreadable queue records: {error}")
+                return
+            await self._deliver(
+                lambda: json_exporter.export_session_json(batch),
+                batch.events,
+                lambda: _events(records),
             )
             return
         try:

@@ -5,9 +5,12 @@
   translated once, as OTLP log records (:func:`sv_otel.translate.encode_log_records`), with the
   time they were queued as their observed time. Exporting them is wrapping them into a request,
   with no translation left to do.
+* :data:`SESSION_JSON` (pipelines whose exporters are all sessionvision ones): the events as
+  the sessionvision JSON they are sent as, grouped by session (:mod:`sv_otel.session_json`).
 
 A payload says which it is by its first byte: a msgpack array starts with ``0x90``-``0x9f``,
-``0xdc`` or ``0xdd``, a log record field with ``0x12``; :func:`decode_events` reads both.
+``0xdc`` or ``0xdd``, a msgpack map with ``0x80``-``0x8f``, ``0xde`` or ``0xdf``, a log record
+field with ``0x12``; :func:`decode_events` reads all three.
 Batches committed together for one pipeline are stored as one record: their payloads are joined
 without decoding them (:meth:`RecordCodec.join`), so a commit writes one row per pipeline
 however many requests it carries.
@@ -22,15 +25,18 @@ import msgspec
 
 from sv_otel.event import Event
 from sv_otel.queue._store import Record
+from sv_otel.session_json import SessionJson, encode_session_json, join_session_json
 from sv_otel.translate import encode_log_records, log_records_request, logs_to_events
 
 __all__ = [
     "EVENTS",
     "LOG_RECORDS",
+    "SESSION_JSON",
     "RecordCodec",
     "decode_events",
     "encode_events",
     "is_log_records",
+    "is_session_json",
     "join_events",
 ]
 
@@ -54,6 +60,8 @@ def decode_events(records: Iterable[Record]) -> list[Event]:
     for record in records:
         if is_log_records(record):
             events.extend(logs_to_events(log_records_request([record.payload])))
+        elif is_session_json(record):
+            events.extend(SessionJson.of_payloads([record.payload]).to_events())
         else:
             events.extend(_DECODER.decode(record.payload))
     return events
@@ -62,6 +70,12 @@ def decode_events(records: Iterable[Record]) -> list[Event]:
 def is_log_records(record: Record) -> bool:
     """Whether ``record`` holds OTLP log records (:data:`LOG_RECORDS`)."""
     return record.payload[:1] == b"\x12"
+
+
+def is_session_json(record: Record) -> bool:
+    """Whether ``record`` holds sessionvision JSON by session (:data:`SESSION_JSON`)."""
+    first = record.payload[0] if record.payload else 0
+    return first & 0xF0 == 0x80 or first == 0xDE or first == 0xDF
 
 
 class RecordCodec(Protocol):
@@ -96,10 +110,22 @@ class _LogRecords:
         return payloads[0] if len(payloads) == 1 else b"".join(payloads)
 
 
+class _SessionJson:
+    """sessionvision JSON, by session."""
+
+    def encode(self, events: Sequence[Event]) -> bytes:
+        return encode_session_json(events)
+
+    def join(self, payloads: Sequence[bytes], count: int) -> bytes:
+        return join_session_json(payloads)
+
+
 EVENTS: Final[RecordCodec] = _Events()
 """The default codec: a msgpack array of events."""
 LOG_RECORDS: Final[RecordCodec] = _LogRecords()
 """OTLP log records, for logs pipelines whose exporters send ready requests."""
+SESSION_JSON: Final[RecordCodec] = _SessionJson()
+"""sessionvision JSON by session, for pipelines whose exporters are all sessionvision ones."""
 
 
 def join_events(payloads: Sequence[bytes], count: int) -> bytes:

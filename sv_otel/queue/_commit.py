@@ -4,7 +4,7 @@
 class; the queue adds opening, reading, acknowledging and closing). Every sqlite call runs on one
 dedicated thread, so the event loop never blocks on disk. Writes are *group-committed*: the
 batches submitted while a commit is in progress are written together by the next one, so
-concurrent requests share one fsync. The queue is bounded in bytes (the msgpack size of the
+concurrent requests share one fsync. The queue is bounded in bytes (the encoded size of the
 queued events); past the bound :meth:`GroupCommit.put` raises
 :class:`~sv_otel.errors.QueueFullError`, which receivers answer with 503 + ``Retry-After``.
 

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS cursors (
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One queued batch: its id, how many events it holds, and their msgpack encoding."""
+    """One queued batch: its id, how many events it holds, and their encoding (its payload)."""
 
     id: int
     events: int

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from sv_otel.components import EventExporter, RequestExporter
+from sv_otel.components import EventExporter, RequestExporter, SessionJsonExporter
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
 from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.retry import RetryPolicy
-from sv_otel.queue import LOG_RECORDS, DurableQueue
+from sv_otel.queue import LOG_RECORDS, SESSION_JSON, DurableQueue, RecordCodec
 from sv_otel.server.config import GatewayConfig
 from sv_otel.server.health import health_routes
 from sv_otel.server.metrics import GatewayMetrics
@@ -88,7 +88,9 @@ class Gateway:
         """Open the queue, start exporters, processors and receivers (in that order).
 
         A logs pipeline whose exporters all send ready requests queues OTLP log records
-        (:data:`~sv_otel.queue.LOG_RECORDS`): its events are translated once, on the way in.
+        (:data:`~sv_otel.queue.LOG_RECORDS`): its events are translated once, on the way in. A
+        pipeline whose exporters are all sessionvision ones queues sessionvision JSON by session
+        (:data:`~sv_otel.queue.SESSION_JSON`): encoded once, on the way in.
         """
         service = self.config.service
         data_dir = service.data_dir
@@ -100,16 +102,13 @@ class Gateway:
         ]
         share = max(1, service.queue_max_bytes // self.workers)
         self._create_exporters()
-        codecs = {
-            pipeline.id: LOG_RECORDS
-            for pipeline in self.config.pipelines.values()
-            if pipeline.signal == "logs"
-            and all(
-                isinstance(export.exporter, RequestExporter)
-                for export in self._exports
-                if export.pipeline == pipeline.id
-            )
-        }
+        codecs: dict[str, RecordCodec] = {}
+        for pipeline in self.config.pipelines.values():
+            exporters = [e.exporter for e in self._exports if e.pipeline == pipeline.id]
+            if pipeline.signal == "logs" and all(isinstance(e, RequestExporter) for e in exporters):
+                codecs[pipeline.id] = LOG_RECORDS
+            elif exporters and all(isinstance(e, SessionJsonExporter) for e in exporters):
+                codecs[pipeline.id] = SESSION_JSON
         for shard in owned_shards(data_dir, self.worker, self.workers):
             queue = await open_shard(
                 service, shard, max_bytes=share, consumers=consumers, codecs=codecs

@@ -11,7 +11,9 @@ consecutive sessions' groups are packed into one request while the limits allow,
 events still contiguous and in order.
 
 A session whose events fit one request is encoded in one call (its list straight to a JSON
-array); only a group too large for one request is encoded event by event to be cut.
+array); only a group too large for one request is cut event by event. Events already encoded by
+session (a :class:`~sv_otel.session_json.SessionJson`, as a pipeline of sessionvision exporters
+queues them) are taken as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import msgspec
 from isal import isal_zlib
 
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson, split_piece
 
 __all__ = ["GZIP_LEVEL", "IngestRequest", "build_requests"]
 
@@ -65,7 +68,7 @@ class IngestRequest:
 
 
 def build_requests(
-    events: Sequence[Event],
+    events: Sequence[Event] | SessionJson,
     *,
     max_events: int,
     max_bytes: int,
@@ -76,7 +79,7 @@ def build_requests(
     """Group ``events`` by session and cut them into request bodies.
 
     Args:
-        events: the events, any mix of sessions.
+        events: the events, any mix of sessions, or already encoded by session.
         max_events: most events in one request.
         max_bytes: most bytes of JSON in one request, before compression.
         token: a project token; when set, bodies are ``{"events": [...], "token": ...}``
@@ -87,16 +90,10 @@ def build_requests(
     Returns:
         The requests: each session's in order, sessions in order of first appearance.
     """
-    sessions: dict[str, list[Event]] = {}
-    for event in events:
-        group = sessions.get(event.session_id)
-        if group is None:
-            sessions[event.session_id] = [event]
-        else:
-            group.append(event)
+    batch = events if isinstance(events, SessionJson) else SessionJson.of_events(events)
     head, tail = _frame(token)
     overhead = len(head) + len(tail)
-    parts = _parts(sessions, max_events, max_bytes - overhead)
+    parts = _parts(batch.pieces, max_events, max_bytes - overhead)
     if max_sessions > 1:
         parts = _pack(parts, max_sessions, max_events, max_bytes - overhead)
     return [_request(part, head, tail, gzip_level) for part in parts]
@@ -114,24 +111,25 @@ class _Part:
     sessions: int = 1
 
 
-def _parts(sessions: dict[str, list[Event]], max_events: int, room: int) -> list[_Part]:
+def _parts(sessions: dict[str, list[tuple[int, bytes]]], max_events: int, room: int) -> list[_Part]:
     """Each session's events cut into parts of at most ``max_events`` and ``room`` bytes."""
     parts: list[_Part] = []
-    for session_id, group in sessions.items():
-        if len(group) <= max_events:
-            whole = _encode(group)[1:-1]  # the array's inside: events joined by commas
-            if len(whole) <= room:
-                parts.append(_Part(session_id, len(group), [whole], len(whole)))
-                continue
+    for session_id, pieces in sessions.items():
+        count = sum(piece[0] for piece in pieces)
+        size = sum(len(piece[1]) for piece in pieces) + len(pieces) - 1  # joined by commas
+        if count <= max_events and size <= room:
+            parts.append(_Part(session_id, count, [piece[1] for piece in pieces], size))
+            continue
         chunk: list[bytes] = []
         size = 0
-        for encoded in map(_encode, group):
-            grown = size + len(encoded) + (1 if chunk else 0)
-            if chunk and (len(chunk) >= max_events or grown > room):
-                parts.append(_Part(session_id, len(chunk), chunk, size))
-                chunk, grown = [], len(encoded)
-            chunk.append(encoded)
-            size = grown
+        for _, piece in pieces:
+            for encoded in split_piece(piece):
+                grown = size + len(encoded) + (1 if chunk else 0)
+                if chunk and (len(chunk) >= max_events or grown > room):
+                    parts.append(_Part(session_id, len(chunk), chunk, size))
+                    chunk, grown = [], len(encoded)
+                chunk.append(encoded)
+                size = grown
         if chunk:
             parts.append(_Part(session_id, len(chunk), chunk, size))
     return parts

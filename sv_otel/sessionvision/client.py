@@ -35,6 +35,7 @@ from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableEx
 from sv_otel.event import Event
 from sv_otel.exporter.answers import quote_answer
 from sv_otel.headers import checked_headers
+from sv_otel.session_json import SessionJson
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest, build_requests
 from sv_otel.sessionvision.metrics import count_attempt
 from sv_otel.sessionvision.proxy import default_transport
@@ -135,8 +136,9 @@ class IngestClient:
         )
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
 
-    def requests(self, events: Sequence[Event]) -> list[IngestRequest]:
-        """Cut ``events`` into request bodies (one session each, within the limits)."""
+    def requests(self, events: Sequence[Event] | SessionJson) -> list[IngestRequest]:
+        """Cut ``events`` (or their JSON by session) into request bodies (one session each,
+        within the limits)."""
         return build_requests(
             events,
             max_events=self.max_events,

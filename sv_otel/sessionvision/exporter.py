@@ -35,6 +35,7 @@ from typing import ClassVar, Final, TypeVar
 
 from sv_otel.errors import ConfigurationError, PermanentExportError
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson
 from sv_otel.sessionvision.batching import GZIP_LEVEL, IngestRequest
 from sv_otel.sessionvision.client import (
     DEFAULT_MAX_BYTES,
@@ -149,7 +150,8 @@ class SessionvisionExporter:
         self.config = config
         self._client = client or config.client()
         self._delivered: OrderedDict[bytes, None] = OrderedDict()
-        self._batch: Sequence[Event] | None = None  # the last batch not done, and its requests
+        # The last batch not done, and its requests.
+        self._batch: Sequence[Event] | SessionJson | None = None
         self._requests: list[IngestRequest] = []
 
     async def export(self, events: Sequence[Event]) -> None:
@@ -159,6 +161,13 @@ class SessionvisionExporter:
             RetryableExportError: some request failed after its retries (retry the batch).
             PermanentExportError: the host refused some request for good (dead-letter it).
         """
+        await self._export(events)
+
+    async def export_session_json(self, batch: SessionJson) -> None:
+        """Post events queued as JSON by session, as :meth:`export` does."""
+        await self._export(batch)
+
+    async def _export(self, events: Sequence[Event] | SessionJson) -> None:
         if events is not self._batch:
             self._batch, self._requests = events, self._client.requests(events)
         requests = self._requests

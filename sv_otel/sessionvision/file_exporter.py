@@ -20,6 +20,7 @@ import msgspec
 
 from sv_otel.errors import RetryableExportError
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson, split_piece
 from sv_otel.sessionvision.metrics import EVENTS
 
 __all__ = ["SessionvisionFileExporter"]
@@ -60,9 +61,22 @@ class SessionvisionFileExporter:
             RetryableExportError: the file cannot be opened or written (disk full, permissions);
                 nothing of ``events`` was written.
         """
-        if not events:
-            return
-        data = b"".join([_encode(event) + b"\n" for event in events])
+        if events:
+            await self._append(b"".join([_encode(event) + b"\n" for event in events]), len(events))
+
+    async def export_session_json(self, batch: SessionJson) -> None:
+        """Append events queued as JSON by session (each session's together), as :meth:`export`
+        does."""
+        lines = [
+            encoded + b"\n"
+            for session in batch.pieces.values()
+            for _, piece in session
+            for encoded in split_piece(piece)
+        ]
+        if lines:
+            await self._append(b"".join(lines), len(lines))
+
+    async def _append(self, data: bytes, count: int) -> None:
         async with self._lock:
             try:
                 await asyncio.to_thread(self._write, data)
@@ -70,7 +84,7 @@ class SessionvisionFileExporter:
                 raise RetryableExportError(
                     f"{self.path}: cannot write ({error.strerror or error})"
                 ) from None
-        EVENTS.labels("written").inc(len(events))
+        EVENTS.labels("written").inc(count)
 
     async def shutdown(self) -> None:
         """Close the file."""

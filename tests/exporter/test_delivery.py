@@ -10,6 +10,7 @@ import grpc
 import msgspec
 import pytest
 
+from sv_otel.batch import parse_batch
 from sv_otel.errors import PermanentExportError
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
@@ -17,8 +18,9 @@ from sv_otel.exporter.delivery import DeliveryLoop
 from sv_otel.exporter.otlp_grpc import OTLPGrpcExporter
 from sv_otel.exporter.otlp_settings import OTLPSettings
 from sv_otel.exporter.retry import RetryPolicy
-from sv_otel.queue import DurableQueue
+from sv_otel.queue import SESSION_JSON, DurableQueue, is_session_json
 from sv_otel.server.metrics import GatewayMetrics
+from sv_otel.sessionvision import SessionvisionFileExporter
 from tests.sinks import Failure, grpc_sink
 
 pytestmark = pytest.mark.anyio
@@ -164,3 +166,37 @@ async def test_only_the_refused_part_of_a_batch_is_dead_lettered(tmp_path: Path)
     assert [e["sessionId"] for e in msgspec.json.decode(line)["events"]] == ["bad"]
     assert metrics.dead_lettered.labels("partial")._value.get() == 1
     assert metrics.sent.labels("partial")._value.get() == 3
+
+
+async def test_events_queued_as_json_by_session_reach_the_exporter_unencoded(
+    tmp_path: Path,
+) -> None:
+    path, consumers = tmp_path / "q.db", [("logs", "sessionvision_file")]
+    older = await DurableQueue.open(path, max_bytes=1 << 20, consumers=consumers)
+    await older.put({"logs": batch(0, 2)})  # queued as events, before the codec was chosen
+    await older.close()
+    queue = await DurableQueue.open(
+        path, max_bytes=1 << 20, consumers=consumers, codecs={"logs": SESSION_JSON}
+    )
+    exporter = SessionvisionFileExporter(tmp_path / "out.jsonl")
+    loop = DeliveryLoop(
+        queue,
+        "logs",
+        exporter,
+        policy=FAST,
+        metrics=GatewayMetrics(),
+        dead_letter=DeadLetterFile(tmp_path, "logs", "sessionvision_file"),
+    )
+    other = [Event(event="o", timestamp=9, session_id="t")]
+    await queue.put({"logs": [*batch(2, 2), *other]})
+    await queue.put({"logs": batch(4, 2)})
+    stored = await queue.read_after("logs", 0, max_events=100)
+    assert [is_session_json(record) for record in stored] == [False] + [True] * (len(stored) - 1)
+    loop.start()
+    await loop.stop(drain=True, timeout=5)
+    await exporter.shutdown()
+    assert queue.queued_bytes == 0
+    await queue.close()
+    written = parse_batch((tmp_path / "out.jsonl").read_bytes()).events
+    assert written[:2] == batch(0, 2)  # the older records, read back as events
+    assert sorted(written[2:], key=lambda e: e.timestamp) == [*batch(2, 4), *other]

@@ -12,9 +12,10 @@ import pytest
 
 from sv_otel.event import Event
 from sv_otel.ids import session_trace_id
-from sv_otel.queue import DurableQueue
+from sv_otel.queue import DurableQueue, is_session_json
 from tests.gateway import gateway_config, ingest_url, running
 from tests.helpers import event_json
+from tests.sessionvision.ingest_server import HANG, IngestServer
 from tests.sinks import grpc_sink, http_sink
 
 pytestmark = pytest.mark.anyio
@@ -181,3 +182,27 @@ async def test_telemetry_address_serves_health_and_metrics_on_their_own_port(
         assert (await client.get(telemetry + "/healthz")).json() == {"status": "ok"}
         assert "sv_otel_queue_size_bytes" in (await client.get(telemetry + "/metrics")).text
         assert (await client.get(ingest_url(gateway) + "/metrics")).status_code == 404
+
+
+async def test_a_pipeline_of_sessionvision_exporters_queues_json_by_session(
+    tmp_path: Path,
+) -> None:
+    server = IngestServer(hang_seconds=0.3)
+    await server.start()
+    try:
+        server.plan(HANG)  # the first post waits, then fails: the records stay queued meanwhile
+        raw = gateway_config(tmp_path, {"sessionvision": {"endpoint": server.url}})
+        sent = [event_json(event=f"e{n}") for n in range(3)]
+        async with running(raw) as gateway, httpx.AsyncClient() as client:
+            response = await client.post(ingest_url(gateway) + PATH, json=sent)
+            assert response.status_code == 200
+            while not server.received:
+                await asyncio.sleep(0.01)
+            assert gateway.queue is not None
+            queued = await gateway.queue.read_after("logs", 0, max_events=100)
+            assert queued and all(is_session_json(record) for record in queued)
+            while not server.accepted:
+                await asyncio.sleep(0.02)
+    finally:
+        await server.stop()
+    assert [event.event for event in server.events] == ["e0", "e1", "e2"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import pytest
 
-from sv_otel.errors import ConfigurationError, RetryableExportError
+from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson, encode_session_json
 from sv_otel.sessionvision import (
     IngestClient,
     SessionvisionExporter,
@@ -102,3 +104,72 @@ def test_exporter_builds_its_client_from_the_config(loop: LoopThread) -> None:
         loop.run(scenario())
     assert [len(r.events) for r in server.received] == [1, 1]
     assert {r.token for r in server.received} == {"sv_pub_9"}
+
+
+def _mixed(count: int) -> list[Event]:
+    return [
+        Event(event=f"e{i}", timestamp=i, session_id=f"s{i % 3}", properties={"i": i, "f": 0.5})
+        for i in range(count)
+    ]
+
+
+def test_events_queued_as_json_are_posted_as_the_events_themselves_are(loop: LoopThread) -> None:
+    events = _mixed(10)
+    stored = [encode_session_json(events[:4]), encode_session_json(events[4:])]
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            config = SessionvisionExporterConfig(endpoint=server.url, max_events=2)
+            exporter = SessionvisionExporter(config)
+            await exporter.export(events)
+            first = len(server.received)
+            await exporter.export_session_json(SessionJson.of_payloads(stored))
+            assert len(server.received) == 2 * first
+            await exporter.shutdown()
+
+        loop.run(scenario())
+    half = len(server.received) // 2
+    assert half == 6  # sessions of 4, 3 and 3 events, two events a post
+    posted = [gzip.decompress(r.body) for r in server.received]
+    assert sorted(posted[:half]) == sorted(posted[half:])
+    second = [event for request in server.received[half:] for event in request.events]
+    assert sorted(second, key=lambda e: e.timestamp) == events
+
+
+def test_a_retried_json_batch_sends_only_what_was_not_delivered(loop: LoopThread) -> None:
+    events = _events(3)
+    batch = SessionJson.of_payloads([encode_session_json(events)])
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            config = SessionvisionExporterConfig(endpoint=server.url, max_concurrency=1)
+            client = IngestClient(server.url, max_concurrency=1, retry_delays=())
+            exporter = SessionvisionExporter(config, client=client)
+            server.plan(200, 500)
+            with pytest.raises(RetryableExportError):
+                await exporter.export_session_json(batch)
+            await exporter.export_session_json(batch)  # the queue's retry of the same batch
+            await exporter.shutdown()
+
+        loop.run(scenario())
+    assert [r.status for r in server.received] == [200, 500, 200, 200]
+    assert sorted(e.session_id for e in server.events) == ["s0", "s1", "s2"]  # each once
+
+
+def test_a_refused_json_batch_names_its_events_for_the_dead_letter_file(
+    loop: LoopThread,
+) -> None:
+    events = _mixed(4)
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> PermanentExportError:
+            config = SessionvisionExporterConfig(endpoint=server.url, max_concurrency=1)
+            exporter = SessionvisionExporter(config)
+            server.plan(200, 400)  # the second session is refused
+            with pytest.raises(PermanentExportError) as refused:
+                await exporter.export_session_json(SessionJson.of_events(events))
+            await exporter.shutdown()
+            return refused.value
+
+        error = loop.run(scenario())
+    assert error.events == [events[1]]  # session s1's one event

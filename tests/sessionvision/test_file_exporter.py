@@ -12,6 +12,7 @@ import pytest
 from sv_otel.batch import parse_batch
 from sv_otel.errors import RetryableExportError
 from sv_otel.event import Event
+from sv_otel.session_json import SessionJson, encode_session_json
 from sv_otel.sessionvision import SessionvisionFileExporter
 
 EVENTS = [
@@ -112,3 +113,22 @@ def test_a_failed_write_removes_only_its_own_partial_line(tmp_path: Path) -> Non
 
     asyncio.run(scenario())
     assert parse_batch(path.read_bytes()).events == [EVENTS[0], EVENTS[1], EVENTS[0]]
+
+
+def test_events_queued_as_json_are_written_as_the_events_themselves_are(tmp_path: Path) -> None:
+    events = [*EVENTS, Event(event="late", timestamp=3, session_id="s", properties={"f": 0.25})]
+    stored = [encode_session_json(events[:2]), encode_session_json(events[2:])]
+
+    async def scenario() -> None:
+        exporter = SessionvisionFileExporter(tmp_path / "json.jsonl")
+        await exporter.export_session_json(SessionJson.of_payloads(stored))
+        await exporter.export_session_json(SessionJson())  # nothing: nothing written
+        await exporter.shutdown()
+        plain = SessionvisionFileExporter(tmp_path / "plain.jsonl")
+        await plain.export([events[0], events[2], events[1]])  # session by session
+        await plain.shutdown()
+
+    asyncio.run(scenario())
+    written = (tmp_path / "json.jsonl").read_bytes()
+    assert written == (tmp_path / "plain.jsonl").read_bytes()
+    assert parse_batch(written).events == [events[0], events[2], events[1]]
