@@ -20,6 +20,7 @@ from sv_otel.exporter.otlp_settings import OTLPSettings
 from sv_otel.exporter.retry import RetryPolicy
 from sv_otel.queue import SESSION_JSON, DurableQueue, is_session_json
 from sv_otel.server.metrics import GatewayMetrics
+from sv_otel.session_json import SessionJson
 from sv_otel.sessionvision import SessionvisionFileExporter
 from tests.sinks import Failure, grpc_sink
 
@@ -168,6 +169,22 @@ async def test_only_the_refused_part_of_a_batch_is_dead_lettered(tmp_path: Path)
     assert metrics.sent.labels("partial")._value.get() == 3
 
 
+class _CountingFileExporter(SessionvisionFileExporter):
+    """The file exporter, noting which of its two ways each batch came in."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    async def export(self, events: Sequence[Event]) -> None:
+        self.calls.append("export")
+        await super().export(events)
+
+    async def export_session_json(self, batch: SessionJson) -> None:
+        self.calls.append("export_session_json")
+        await super().export_session_json(batch)
+
+
 async def test_events_queued_as_json_by_session_reach_the_exporter_unencoded(
     tmp_path: Path,
 ) -> None:
@@ -178,13 +195,14 @@ async def test_events_queued_as_json_by_session_reach_the_exporter_unencoded(
     queue = await DurableQueue.open(
         path, max_bytes=1 << 20, consumers=consumers, codecs={"logs": SESSION_JSON}
     )
-    exporter = SessionvisionFileExporter(tmp_path / "out.jsonl")
+    exporter = _CountingFileExporter(tmp_path / "out.jsonl")
     loop = DeliveryLoop(
         queue,
         "logs",
         exporter,
         policy=FAST,
         metrics=GatewayMetrics(),
+        max_batch_events=2,  # the older record alone first, then the newer ones
         dead_letter=DeadLetterFile(tmp_path, "logs", "sessionvision_file"),
     )
     other = [Event(event="o", timestamp=9, session_id="t")]
@@ -197,6 +215,7 @@ async def test_events_queued_as_json_by_session_reach_the_exporter_unencoded(
     await exporter.shutdown()
     assert queue.queued_bytes == 0
     await queue.close()
+    assert exporter.calls == ["export", "export_session_json", "export_session_json"]
     written = parse_batch((tmp_path / "out.jsonl").read_bytes()).events
     assert written[:2] == batch(0, 2)  # the older records, read back as events
     assert sorted(written[2:], key=lambda e: e.timestamp) == [*batch(2, 4), *other]

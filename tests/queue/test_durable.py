@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from sv_otel.queue import DurableQueue, decode_events
+from sv_otel.event import Event
+from sv_otel.queue import SESSION_JSON, DurableQueue, decode_events, is_session_json
 
 from ._helpers import events
 
@@ -65,4 +67,23 @@ async def test_read_respects_the_event_limit_but_returns_at_least_one_record(
     await queue.put({"p": events("d")})
     assert len(await queue.read("p", "c", max_events=1)) == 1
     assert len(await queue.read("p", "c", max_events=4)) == 2
+    await queue.close()
+
+
+async def test_json_by_session_is_joined_on_commit_and_read_back_as_the_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "q.db"
+    codecs = {"p": SESSION_JSON}
+    queue = await DurableQueue.open(path, max_bytes=1 << 20, consumers=[("p", "c")], codecs=codecs)
+    other = [Event(event="o", timestamp=2, session_id="t")]
+    await asyncio.gather(  # committed together: one record
+        queue.put({"p": events("a", "b")}), queue.put({"p": [*other, *events("c")]})
+    )
+    (record,) = await queue.read("p", "c", max_events=9)
+    assert is_session_json(record) and record.events == 4
+    assert [e.event for e in decode_events([record])] == ["a", "b", "c", "o"]  # by session
+    await queue.close()
+    queue = await DurableQueue.open(path, max_bytes=1 << 20, consumers=[])  # "p" is gone
+    assert [e.event for e in queue.removed["p"]] == ["a", "b", "c", "o"]
     await queue.close()
