@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from sv_otel.batch import parse_batch
+from sv_otel.components import EventExporter
 from sv_otel.errors import PermanentExportError
 from sv_otel.event import Event
 from sv_otel.exporter.deadletter import DeadLetterFile
@@ -29,6 +30,26 @@ pytestmark = pytest.mark.anyio
 FAST = RetryPolicy(initial_interval=0.01, max_interval=0.05)
 
 
+def _loop(
+    queue: DurableQueue,
+    exporter: EventExporter,
+    dead_letters: Path,
+    *,
+    metrics: GatewayMetrics | None = None,
+    max_batch_events: int = 1000,
+) -> DeliveryLoop:
+    """A delivery loop of pipeline ``logs`` with fast retries, dead-lettering under a folder."""
+    return DeliveryLoop(
+        queue,
+        "logs",
+        exporter,
+        policy=FAST,
+        metrics=metrics or GatewayMetrics(),
+        max_batch_events=max_batch_events,
+        dead_letter=DeadLetterFile(dead_letters, "logs", exporter.name),
+    )
+
+
 def batch(start: int, count: int) -> list[Event]:
     return [Event(event=f"e{i}", timestamp=i, session_id="s") for i in range(start, start + count)]
 
@@ -44,15 +65,7 @@ async def test_retryable_failures_delay_but_never_lose_events(tmp_path: Path) ->
         exporter = OTLPGrpcExporter(
             "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
         )
-        loop = DeliveryLoop(
-            queue,
-            "logs",
-            exporter,
-            policy=FAST,
-            metrics=metrics,
-            max_batch_events=25,
-            dead_letter=DeadLetterFile(tmp_path, "logs", "otlp"),
-        )
+        loop = _loop(queue, exporter, tmp_path, metrics=metrics, max_batch_events=25)
         loop.start()
         for start in range(0, 100, 10):
             await queue.put({"logs": batch(start, 10)})
@@ -78,14 +91,7 @@ async def test_permanent_failures_go_to_the_dead_letter_file(tmp_path: Path) -> 
         exporter = OTLPGrpcExporter(
             "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
         )
-        loop = DeliveryLoop(
-            queue,
-            "logs",
-            exporter,
-            policy=FAST,
-            metrics=metrics,
-            dead_letter=DeadLetterFile(tmp_path / "dl", "logs", "otlp"),
-        )
+        loop = _loop(queue, exporter, tmp_path / "dl", metrics=metrics)
         await queue.put({"logs": batch(0, 2)})
         loop.start()
         while metrics.dead_lettered.labels("otlp")._value.get() < 2:
@@ -113,14 +119,7 @@ async def test_stop_without_drain_leaves_undelivered_events_queued(tmp_path: Pat
         exporter = OTLPGrpcExporter(
             "otlp", "logs", OTLPSettings(endpoint=f"http://127.0.0.1:{port}")
         )
-        loop = DeliveryLoop(
-            queue,
-            "logs",
-            exporter,
-            policy=FAST,
-            metrics=GatewayMetrics(),
-            dead_letter=DeadLetterFile(tmp_path, "logs", "otlp"),
-        )
+        loop = _loop(queue, exporter, tmp_path)
         await queue.put({"logs": batch(0, 3)})
         loop.start()
         while sink.attempts < 2:
@@ -150,14 +149,7 @@ async def test_only_the_refused_part_of_a_batch_is_dead_lettered(tmp_path: Path)
     queue = await DurableQueue.open(
         tmp_path / "q.db", max_bytes=1 << 20, consumers=[("logs", "partial")]
     )
-    loop = DeliveryLoop(
-        queue,
-        "logs",
-        _RefusesOneSession(),
-        policy=FAST,
-        metrics=metrics,
-        dead_letter=DeadLetterFile(tmp_path / "dl", "logs", "partial"),
-    )
+    loop = _loop(queue, _RefusesOneSession(), tmp_path / "dl", metrics=metrics)
     bad = [Event(event="x", timestamp=9, session_id="bad")]
     await queue.put({"logs": [*batch(0, 3), *bad]})
     loop.start()
@@ -196,15 +188,8 @@ async def test_events_queued_as_json_by_session_reach_the_exporter_unencoded(
         path, max_bytes=1 << 20, consumers=consumers, codecs={"logs": SESSION_JSON}
     )
     exporter = _CountingFileExporter(tmp_path / "out.jsonl")
-    loop = DeliveryLoop(
-        queue,
-        "logs",
-        exporter,
-        policy=FAST,
-        metrics=GatewayMetrics(),
-        max_batch_events=2,  # the older record alone first, then the newer ones
-        dead_letter=DeadLetterFile(tmp_path, "logs", "sessionvision_file"),
-    )
+    # The older record alone first, then the newer ones.
+    loop = _loop(queue, exporter, tmp_path, max_batch_events=2)
     other = [Event(event="o", timestamp=9, session_id="t")]
     await queue.put({"logs": [*batch(2, 2), *other]})
     await queue.put({"logs": batch(4, 2)})
