@@ -12,8 +12,8 @@ A payload says which it is by its first byte: a msgpack array starts with ``0x90
 ``0xdc`` or ``0xdd``, a msgpack map with ``0x80``-``0x8f``, ``0xde`` or ``0xdf``, a log record
 field with ``0x12``; :func:`decode_events` reads all three.
 Batches committed together for one pipeline are stored as one record: their payloads are joined
-without decoding them (:meth:`RecordCodec.join`), so a commit writes one row per pipeline
-however many requests it carries.
+without decoding their events (:meth:`RecordCodec.join`), so a commit writes one row per
+pipeline however many requests it carries.
 """
 
 from __future__ import annotations
