@@ -53,8 +53,7 @@ class SessionJson:
     def of_events(cls, events: Sequence[Event]) -> SessionJson:
         """Group ``events`` by session and encode each session's events in one call."""
         batch = cls()
-        for session_id, group in group_by_session(events).items():
-            batch.pieces[session_id] = [(len(group), _json(group)[1:-1])]
+        batch.pieces = {session_id: [piece] for session_id, piece in _encode(events).items()}
         batch.events = len(events)
         return batch
 
@@ -93,12 +92,7 @@ class SessionJson:
 
 def encode_session_json(events: Sequence[Event]) -> bytes:
     """A batch as the queue stores it: a msgpack map of session id to ``[count, piece]``."""
-    return _msgpack(
-        {
-            session_id: (len(group), _json(group)[1:-1])
-            for session_id, group in group_by_session(events).items()
-        }
-    )
+    return _msgpack(_encode(events))
 
 
 def join_session_json(payloads: Sequence[bytes]) -> bytes:
@@ -112,6 +106,14 @@ def join_session_json(payloads: Sequence[bytes]) -> bytes:
             for session_id, session in joined.pieces.items()
         }
     )
+
+
+def _encode(events: Sequence[Event]) -> dict[str, tuple[int, bytes]]:
+    """Each session's events as one piece, encoded in one call."""
+    return {
+        session_id: (len(group), _json(group)[1:-1])
+        for session_id, group in group_by_session(events).items()
+    }
 
 
 def group_by_session(events: Iterable[Event]) -> dict[str, list[Event]]:
