@@ -49,7 +49,15 @@ M = TypeVar("M", bound=Message)
 _RECORDS: Final = frozenset(
     ("opentelemetry.proto.logs.v1.LogRecord", "opentelemetry.proto.trace.v1.Span")
 )
-"""The messages that :func:`decode_json_partial` leaves out when they nest too deep."""
+"""The records: what :func:`decode_json_partial` counts when it leaves something out."""
+
+_DROPPABLE: Final = _RECORDS | {
+    "opentelemetry.proto.logs.v1.ScopeLogs",
+    "opentelemetry.proto.logs.v1.ResourceLogs",
+    "opentelemetry.proto.trace.v1.ScopeSpans",
+    "opentelemetry.proto.trace.v1.ResourceSpans",
+}
+"""What :func:`decode_json_partial` leaves out, with its records, when it nests too deep."""
 
 _LEFT_OUT: ContextVar[list[int] | None] = ContextVar("sv_otel_otlp_json_left_out", default=None)
 
@@ -78,20 +86,22 @@ def decode_json_partial(
     """Decode an OTLP/JSON request as :func:`decode_json` does, sparing what is not too deep.
 
     A log record or span nested deeper than :data:`MAX_DEPTH` levels (counted from the request)
-    is left out rather than failing the whole body, as a receiver's partial success wants.
+    is left out rather than failing the whole body, as a receiver's partial success wants; so is
+    a scope or resource block nested that deep outside its records (in its scope's or resource's
+    attributes), with all its records.
 
     Returns:
         The decoded message, and the number of records (log records or spans) left out.
 
     Raises:
-        InvalidOTLPError: As for :func:`decode_json`; also nesting too deep outside a record.
+        InvalidOTLPError: As for :func:`decode_json`.
     """
 
     def convert(obj: object) -> tuple[M, int]:
         left_out: list[int] = []
         token = _LEFT_OUT.set(left_out)
         try:
-            return _decode_root(obj, message_type, strict_ids), len(left_out)
+            return _decode_root(obj, message_type, strict_ids), sum(left_out)
         finally:
             _LEFT_OUT.reset(token)
 
@@ -224,7 +234,7 @@ def _messages(
             append(_message(plan, item, strict, depth))
     except FieldError as err:
         left_out = _LEFT_OUT.get()
-        if not err.too_deep or left_out is None or plan.descriptor.full_name not in _RECORDS:
+        if not err.too_deep or left_out is None or plan.descriptor.full_name not in _DROPPABLE:
             err.parts.append(len(out))  # the index of the failing item
             raise
         return _records_left_out(plan, items, strict, depth, out, left_out)
@@ -239,7 +249,8 @@ def _records_left_out(
     out: list[dict[str, object]],
     left_out: list[int],
 ) -> list[dict[str, object]]:
-    """Go on from the record at ``len(out)``, which nests too deep: leave out each that does."""
+    """Go on from the item at ``len(out)``, which nests too deep: leave out each that does, and
+    note how many records it held."""
     for index in range(len(out), len(items)):
         try:
             out.append(_message(plan, items[index], strict, depth))
@@ -247,8 +258,33 @@ def _records_left_out(
             if not err.too_deep:
                 err.parts.append(index)
                 raise
-            left_out.append(index)
+            left_out.append(_records_in(plan, items[index]))
     return out
+
+
+def _records_in(plan: MessagePlan, obj: object) -> int:
+    """The records (log records or spans) of a resource or scope block, or 1 for a record.
+
+    A deprecated ``instrumentationLibrary*`` array counts only where the ``scope*`` array is
+    empty or absent, as :func:`_message` reads it.
+    """
+    if plan.descriptor.full_name in _RECORDS:
+        return 1
+    if type(obj) is not dict:
+        return 0
+    current = migrated = 0
+    for key, value in obj.items():
+        entry = plan.decode_fields.get(key)
+        if entry is None or type(value) is not list:
+            continue
+        if entry.plan.descriptor.full_name not in _DROPPABLE:
+            continue
+        count = sum(_records_in(entry.plan, item) for item in value)
+        if entry.kind == D_MIGRATE:
+            migrated += count
+        else:
+            current += count
+    return current or migrated
 
 
 def _other(entry: DField, value: object, strict: bool, depth: int) -> object:

@@ -290,3 +290,16 @@ def test_a_json_record_nested_too_deep_is_rejected_alone(levels: int) -> None:
         "1 log record could not be converted to sessionvision events: "
         "log record: nested deeper than 100 message levels"
     )
+
+
+def test_a_json_resource_nested_too_deep_costs_only_its_own_records() -> None:
+    request = json.loads(_json_log())
+    deep_block = json.loads(_json_log())["resourceLogs"][0]
+    deep: dict[str, object] = {"stringValue": "leaf"}
+    for _ in range(60):
+        deep = {"arrayValue": {"values": [deep]}}
+    deep_block["resource"]["attributes"].append({"key": "deep", "value": deep})
+    request["resourceLogs"].insert(0, deep_block)
+    conversion = convert_request(LOGS, json.dumps(request).encode(), json=True)
+    assert conversion.events == [LOG_EVENT]
+    assert conversion.stats.rejected == 1
