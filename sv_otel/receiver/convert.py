@@ -53,7 +53,10 @@ EVENT_BYTES: Final = 512
 and a ``session.id`` (about 30 bytes on the wire), and 1 300 for a browser event of eight
 properties (about 400 bytes on the wire, already counted as body)."""
 
-_TOO_DEEP: Final = f"%s: nested deeper than {MAX_DEPTH} message levels"
+_TOO_DEEP: Final = (
+    f"%s: nested deeper than {MAX_DEPTH} message levels (in it, or in its scope's or "
+    "resource's attributes)"
+)
 
 _METRIC_KINDS: Final = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 

@@ -288,7 +288,8 @@ def test_a_json_record_nested_too_deep_is_rejected_alone(levels: int) -> None:
     assert conversion.stats.rejected == 1
     assert conversion.message == (
         "1 log record could not be converted to sessionvision events: "
-        "log record: nested deeper than 100 message levels"
+        "log record: nested deeper than 100 message levels (in it, or in its scope's or "
+        "resource's attributes)"
     )
 
 
@@ -303,3 +304,4 @@ def test_a_json_resource_nested_too_deep_costs_only_its_own_records() -> None:
     conversion = convert_request(LOGS, json.dumps(request).encode(), json=True)
     assert conversion.events == [LOG_EVENT]
     assert conversion.stats.rejected == 1
+    assert conversion.message is not None and "resource's attributes" in conversion.message
