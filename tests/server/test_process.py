@@ -12,6 +12,7 @@ import pytest
 from tests.gateway import gateway_config
 from tests.helpers import event_json
 from tests.serving import ServeProcess
+from tests.sessionvision.ingest_server import IngestServer
 from tests.sinks import grpc_sink
 
 pytestmark = pytest.mark.anyio
@@ -104,3 +105,30 @@ async def test_sigterm_drains_the_queue_before_exiting(tmp_path: Path) -> None:
         assert exit_status == 0, server.log
     assert delivered(sink.session_event_names()) == set(range(100))
     assert b"worker 0 stopping" in b"".join(server.output)
+
+
+async def test_kill_9_loses_no_event_queued_as_json_for_an_ingest_host(tmp_path: Path) -> None:
+    host = IngestServer()
+    await host.start()
+    try:
+        config = gateway_config(tmp_path / "data", {"sessionvision": {"endpoint": host.url}})
+        server = await ServeProcess.start(config, tmp_path / "sv.yaml")
+        acked: set[int] = set()
+        await send_until_killed(server.url, server, acked, batches=300, kill_after=100)
+        assert await server.wait() == -signal.SIGKILL, server.log
+        assert len(acked) >= 1000
+
+        restarted = await ServeProcess.start(config, tmp_path / "sv.yaml")
+
+        def arrived() -> set[int]:
+            return {int(event.event.removeprefix("seq")) for event in host.events}
+
+        async def all_delivered() -> None:
+            while not acked <= arrived():
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(all_delivered(), 60)
+        assert await restarted.stop() == 0, restarted.log
+    finally:
+        await host.stop()
+    assert acked <= arrived()
