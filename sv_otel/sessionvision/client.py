@@ -31,7 +31,12 @@ import httpx
 
 from sv_otel._version import __version__
 from sv_otel.batch import INGEST_PATH, parse_batch
-from sv_otel.errors import ConfigurationError, PermanentExportError, RetryableExportError
+from sv_otel.errors import (
+    ConfigurationError,
+    InvalidBatchError,
+    PermanentExportError,
+    RetryableExportError,
+)
 from sv_otel.event import Event
 from sv_otel.exporter.answers import quote_answer
 from sv_otel.headers import checked_headers
@@ -264,8 +269,14 @@ def raise_worst(requests: Sequence[IngestRequest], results: Sequence[object]) ->
             _summary("failed", retryable, len(requests)), retry_after=max(hints, default=None)
         )
     if rejected:
-        # Only these requests' events are refused: read them back from their bodies.
-        refused = [event for request, _ in rejected for event in parse_batch(request.body).events]
+        # Only these requests' events are refused: read them back from their bodies (all of
+        # the batch's, should a body not read back).
+        try:
+            refused: list[Event] | None = [
+                event for request, _ in rejected for event in parse_batch(request.body).events
+            ]
+        except InvalidBatchError:
+            refused = None
         raise PermanentExportError(
             _summary("were rejected", rejected, len(requests)), events=refused
         )

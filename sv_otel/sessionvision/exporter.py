@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar, Final, TypeVar
 
+import msgspec
+
 from sv_otel.errors import ConfigurationError, PermanentExportError
 from sv_otel.event import Event
 from sv_otel.session_json import SessionJson
@@ -169,7 +171,11 @@ class SessionvisionExporter:
 
     async def _export(self, events: Sequence[Event] | SessionJson) -> None:
         if events is not self._batch:
-            self._batch, self._requests = events, self._client.requests(events)
+            try:
+                requests = self._client.requests(events)
+            except msgspec.DecodeError as error:  # queued JSON damaged on disk
+                raise PermanentExportError(f"queued events are damaged: {error}") from None
+            self._batch, self._requests = events, requests
         requests = self._requests
         if self._delivered:
             requests = [r for r in requests if r.digest not in self._delivered]

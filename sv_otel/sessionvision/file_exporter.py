@@ -18,7 +18,7 @@ from typing import IO, ClassVar
 
 import msgspec
 
-from sv_otel.errors import RetryableExportError
+from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.session_json import SessionJson, split_piece
 from sv_otel.sessionvision.metrics import EVENTS
@@ -67,12 +67,15 @@ class SessionvisionFileExporter:
     async def export_session_json(self, batch: SessionJson) -> None:
         """Append events queued as JSON by session (each session's together), as :meth:`export`
         does."""
-        lines = [
-            encoded + b"\n"
-            for session in batch.pieces.values()
-            for _, piece in session
-            for encoded in split_piece(piece)
-        ]
+        try:
+            lines = [
+                encoded + b"\n"
+                for session in batch.pieces.values()
+                for _, piece in session
+                for encoded in split_piece(piece)
+            ]
+        except msgspec.DecodeError as error:  # queued JSON damaged on disk
+            raise PermanentExportError(f"queued events are damaged: {error}") from None
         if lines:
             await self._append(b"".join(lines), len(lines))
 

@@ -173,3 +173,38 @@ def test_a_refused_json_batch_names_its_events_for_the_dead_letter_file(
 
         error = loop.run(scenario())
     assert error.events == [events[1]]  # session s1's one event
+
+
+def test_damaged_queued_json_that_must_be_cut_is_refused_for_good(loop: LoopThread) -> None:
+    batch = SessionJson()
+    batch.pieces = {"s": [(2, b'{"event":"a","timestamp":1,"sessionId":"s"},[')]}
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> None:
+            config = SessionvisionExporterConfig(endpoint=server.url, max_events=1)
+            exporter = SessionvisionExporter(config)
+            with pytest.raises(PermanentExportError, match=r"^queued events are damaged: "):
+                await exporter.export_session_json(batch)  # two events, one a post: cut
+            await exporter.shutdown()
+
+        loop.run(scenario())
+    assert server.received == []
+
+
+def test_a_refused_body_that_does_not_read_back_refuses_the_whole_batch(
+    loop: LoopThread,
+) -> None:
+    batch = SessionJson()
+    batch.pieces = {"s": [(1, b'{"event":')]}  # sent as it is, refused by the host
+    with running_ingest_server(loop) as server:
+
+        async def scenario() -> PermanentExportError:
+            exporter = SessionvisionExporter(SessionvisionExporterConfig(endpoint=server.url))
+            server.plan(400)
+            with pytest.raises(PermanentExportError) as refused:
+                await exporter.export_session_json(batch)
+            await exporter.shutdown()
+            return refused.value
+
+        error = loop.run(scenario())
+    assert error.events is None  # the delivery loop dead-letters what it can read of the batch

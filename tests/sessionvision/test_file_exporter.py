@@ -10,7 +10,7 @@ from typing import IO, Any, cast
 import pytest
 
 from sv_otel.batch import parse_batch
-from sv_otel.errors import RetryableExportError
+from sv_otel.errors import PermanentExportError, RetryableExportError
 from sv_otel.event import Event
 from sv_otel.session_json import SessionJson, encode_session_json
 from sv_otel.sessionvision import SessionvisionFileExporter
@@ -132,3 +132,12 @@ def test_events_queued_as_json_are_written_as_the_events_themselves_are(tmp_path
     written = (tmp_path / "json.jsonl").read_bytes()
     assert written == (tmp_path / "plain.jsonl").read_bytes()
     assert parse_batch(written).events == [events[0], events[2], events[1]]
+
+
+def test_damaged_queued_json_is_refused_for_good_and_nothing_written(tmp_path: Path) -> None:
+    batch = SessionJson()
+    batch.pieces = {"s": [(2, b'{"event":"a","timestamp":1,"sessionId":"s"},{"ev')]}
+    exporter = SessionvisionFileExporter(tmp_path / "out.jsonl")
+    with pytest.raises(PermanentExportError, match=r"^queued events are damaged: "):
+        asyncio.run(exporter.export_session_json(batch))
+    assert not (tmp_path / "out.jsonl").exists()
