@@ -10,10 +10,14 @@ in what other processes committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from sv_otel.sessions.state import SessionState, memory_bytes
 
 __all__ = ["Tracked"]
+
+_SEEN = attrgetter("last_seen_ms")
+_STARTED = attrgetter("first_seen_ms")
 
 
 class Tracked:
@@ -29,8 +33,8 @@ class Tracked:
         states = list(states)
         for state in states:
             state.memory_bytes = memory_bytes(state)
-        self.by_seen = {state.session_id: state for state in _ordered(states, seen=True)}
-        self.by_start = {state.session_id: state for state in _ordered(states, seen=False)}
+        self.by_seen = {state.session_id: state for state in sorted(states, key=_SEEN)}
+        self.by_start = {state.session_id: state for state in sorted(states, key=_STARTED)}
         self.memory = sum(state.memory_bytes for state in states)
 
     def __len__(self) -> int:
@@ -49,18 +53,12 @@ class Tracked:
             if gone is not None:
                 self.memory -= gone.memory_bytes
         states = list(states)
-        for state in _ordered(states, seen=True):
+        for state in sorted(states, key=_SEEN):
             state.memory_bytes = memory_bytes(state)
             replaced = by_seen.pop(state.session_id, None)
             if replaced is not None:
                 self.memory -= replaced.memory_bytes
             self.memory += state.memory_bytes
             by_seen[state.session_id] = state
-        for state in _ordered(states, seen=False):
+        for state in sorted(states, key=_STARTED):
             by_start[state.session_id] = state
-
-
-def _ordered(states: list[SessionState], *, seen: bool) -> list[SessionState]:
-    if seen:
-        return sorted(states, key=lambda state: state.last_seen_ms)
-    return sorted(states, key=lambda state: state.first_seen_ms)
