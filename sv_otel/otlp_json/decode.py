@@ -10,15 +10,15 @@ ignored), strict about JSON types, ranges and id lengths, and every problem is a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
-from typing import Final, TypeVar
+from collections.abc import Mapping
+from typing import TypeVar
 
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from sv_otel.errors import InvalidOTLPError
 from sv_otel.otlp_json import _text, _wkt
+from sv_otel.otlp_json._partial import leave_out_too_deep, leaving_out, may_leave_out
 from sv_otel.otlp_json._path import (
     MAX_DEPTH,
     FieldError,
@@ -45,21 +45,6 @@ from sv_otel.otlp_json._plan import (
 __all__ = ["decode_json", "decode_json_dict", "decode_json_partial"]
 
 M = TypeVar("M", bound=Message)
-
-_RECORDS: Final = frozenset(
-    ("opentelemetry.proto.logs.v1.LogRecord", "opentelemetry.proto.trace.v1.Span")
-)
-"""The records: what :func:`decode_json_partial` counts when it leaves something out."""
-
-_DROPPABLE: Final = _RECORDS | {
-    "opentelemetry.proto.logs.v1.ScopeLogs",
-    "opentelemetry.proto.logs.v1.ResourceLogs",
-    "opentelemetry.proto.trace.v1.ScopeSpans",
-    "opentelemetry.proto.trace.v1.ResourceSpans",
-}
-"""What :func:`decode_json_partial` leaves out, with its records, when it nests too deep."""
-
-_LEFT_OUT: ContextVar[list[int] | None] = ContextVar("sv_otel_otlp_json_left_out", default=None)
 
 
 def decode_json(data: bytes | str, message_type: type[M], *, strict_ids: bool = True) -> M:
@@ -98,12 +83,8 @@ def decode_json_partial(
     """
 
     def convert(obj: object) -> tuple[M, int]:
-        left_out: list[int] = []
-        token = _LEFT_OUT.set(left_out)
-        try:
+        with leaving_out() as left_out:
             return _decode_root(obj, message_type, strict_ids), sum(left_out)
-        finally:
-            _LEFT_OUT.reset(token)
 
     return _text.read(data, convert)
 
@@ -233,58 +214,14 @@ def _messages(
         for item in items:
             append(_message(plan, item, strict, depth))
     except FieldError as err:
-        left_out = _LEFT_OUT.get()
-        if not err.too_deep or left_out is None or plan.descriptor.full_name not in _DROPPABLE:
+        left_out = may_leave_out(plan, err)
+        if left_out is None:
             err.parts.append(len(out))  # the index of the failing item
             raise
-        return _records_left_out(plan, items, strict, depth, out, left_out)
+        return leave_out_too_deep(
+            plan, items, out, left_out, lambda item: _message(plan, item, strict, depth)
+        )
     return out
-
-
-def _records_left_out(
-    plan: MessagePlan,
-    items: Sequence[object],
-    strict: bool,
-    depth: int,
-    out: list[dict[str, object]],
-    left_out: list[int],
-) -> list[dict[str, object]]:
-    """Go on from the item at ``len(out)``, which nests too deep: leave out each that does, and
-    note how many records it held."""
-    for index in range(len(out), len(items)):
-        try:
-            out.append(_message(plan, items[index], strict, depth))
-        except FieldError as err:
-            if not err.too_deep:
-                err.parts.append(index)
-                raise
-            left_out.append(_records_in(plan, items[index]))
-    return out
-
-
-def _records_in(plan: MessagePlan, obj: object) -> int:
-    """The records (log records or spans) of a resource or scope block, or 1 for a record.
-
-    A deprecated ``instrumentationLibrary*`` array counts only where the ``scope*`` array is
-    empty or absent, as :func:`_message` reads it.
-    """
-    if plan.descriptor.full_name in _RECORDS:
-        return 1
-    if type(obj) is not dict:
-        return 0
-    current = migrated = 0
-    for key, value in obj.items():
-        entry = plan.decode_fields.get(key)
-        if entry is None or type(value) is not list:
-            continue
-        if entry.plan.descriptor.full_name not in _DROPPABLE:
-            continue
-        count = sum(_records_in(entry.plan, item) for item in value)
-        if entry.kind == D_MIGRATE:
-            migrated += count
-        else:
-            current += count
-    return current or migrated
 
 
 def _other(entry: DField, value: object, strict: bool, depth: int) -> object:

@@ -35,6 +35,7 @@ sessions: no second ``session.start``.
 directory's lock and first takes in what the others committed (see
 :mod:`sv_otel.sessions.store`), so a session starts and ends once whichever worker sees its
 events, and the cap counts the sessions of all of them. Timeouts are exact to the poll interval.
+Within a process, the methods are thread-safe (one lock).
 
 Usage (the gateway's part)::
 
@@ -42,8 +43,6 @@ Usage (the gateway's part)::
     out = processor.process(batch.events, now_ms)  # the events plus lifecycle events
     out = processor.poll(now_ms)  # periodically: timeouts
     out = processor.shutdown(now_ms)  # once, on a graceful stop
-
-The methods are thread-safe (one lock), and safe across processes (the directory's lock).
 """
 
 from __future__ import annotations
@@ -226,10 +225,8 @@ class SessionLifecycleProcessor:
             return highlight_document(state, self.config, end_reason=None)
 
     def _sync(self) -> None:
-        """Take in what other processes committed since this one's last call (holding the lock).
-
-        Ended sessions leave the memory first; then the sessions the others wrote replace or
-        join those in memory (the table holds only sessions that are open now).
+        """Take in what other processes committed since this one's last call (holding the lock),
+        as :meth:`~sv_otel.sessions.tracked.Tracked.merge` says.
 
         Raises:
             QueueFullError: the state could not be read; nothing changed.
@@ -245,8 +242,7 @@ class SessionLifecycleProcessor:
             self._tracked.merge(states, ended)
 
     def _run(self) -> Run:
-        tracked = self._tracked
-        return Run(self.config, tracked.by_seen, tracked.by_start, tracked.memory)
+        return Run(self.config, self._tracked.by_seen, self._tracked.by_start, self._tracked.memory)
 
     def _sync_or_warn(self) -> None:
         try:
